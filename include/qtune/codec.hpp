@@ -1,0 +1,111 @@
+#pragma once
+// The codec core: one interface for every vector encoding, used by embedding search (graph
+// indexes store codes) and by model-weight quantization (block formats reuse the scalar
+// routines). Codecs know nothing about graphs.
+//
+// Canonical names round-trip (parse(to_string(x)) == x):
+//   fp32, fp16, bf16              plain floating point
+//   sq8, sq4                      per-dimension affine ranges learned from data;
+//   sq8:minmax, sq4:q0.001        ... with the range statistic spelled out (min-max, or
+//                                 quantile clipping at q and 1-q); the default is written
+//                                 without a suffix
+//   pq{M}x{nbits}                 product quantization, e.g. pq16x8 (k-means via FAISS)
+//   rot,<codec>                   random orthogonal rotation applied before the codec
+//
+// Distances are "smaller is closer" (qtune/metric.hpp). A codec is created for a metric;
+// cosine is handled as ip (vectors are normalised at load).
+//
+// Thread-safety: train() is not; after training every const member is safe to call from many
+// threads at once.
+#include <cstddef>
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "qtune/metric.hpp"
+
+namespace qtune {
+
+/// Distance between a prepared query (or a code, for the symmetric form) and one code.
+/// `params` is codec::distance_params(). This is a plain function pointer so a graph library
+/// (hnswlib's SpaceInterface) can call it directly with no virtual dispatch.
+using code_distance_fn = float (*)(const void* query, const void* code, const void* params);
+
+class codec {
+ public:
+  virtual ~codec() = default;
+
+  /// Canonical name, e.g. "sq4:q0.001" or "rot,pq16x8".
+  virtual std::string name() const = 0;
+  std::size_t dim() const noexcept { return dim_; }
+  metric distance_metric() const noexcept { return metric_; }
+  /// Bytes of one encoded vector.
+  virtual std::size_t code_size() const = 0;
+  /// Bytes of trained parameters kept in memory while searching (ranges, centroids, rotation).
+  virtual std::size_t table_bytes() const = 0;
+
+  virtual bool is_trained() const = 0;
+  /// Learns parameters from n training vectors. x: n * dim floats, row-major (caller owns).
+  /// Codecs that need no training accept any n (including 0).
+  virtual void train(std::size_t n, const float* x) = 0;
+  /// x: n * dim floats; codes: n * code_size() bytes (caller allocates).
+  virtual void encode(std::size_t n, const float* x, std::uint8_t* codes) const = 0;
+  /// codes: n * code_size() bytes; x: n * dim floats (caller allocates).
+  virtual void decode(std::size_t n, const std::uint8_t* codes, float* x) const = 0;
+
+  // --- asymmetric distance: float query against codes --------------------------------------
+  /// Bytes of a prepared query (look-up tables, offset query, ...).
+  virtual std::size_t prepared_query_size() const = 0;
+  /// Prepares q (dim floats) once; `prepared` has prepared_query_size() bytes, 64-byte aligned.
+  virtual void prepare_query(const float* q, void* prepared) const = 0;
+  /// fn(prepared_query, code, distance_params()) -> distance.
+  virtual code_distance_fn asymmetric_distance() const = 0;
+
+  // --- symmetric distance: code against code ------------------------------------------------
+  /// fn(code_a, code_b, distance_params()) -> distance between the decoded vectors.
+  virtual code_distance_fn symmetric_distance() const = 0;
+
+  /// Opaque parameter block for both distance functions; valid while the codec lives.
+  virtual const void* distance_params() const = 0;
+
+  // --- serialization of trained parameters (binary, little-endian, versioned) -------------
+  virtual void save(std::ostream& out) const = 0;
+  /// Reads what save() wrote for a codec of the same name; throws qtune::error on mismatch.
+  virtual void load(std::istream& in) = 0;
+
+  // Convenience wrappers (not for hot loops).
+  float distance(const void* prepared, const std::uint8_t* code) const {
+    return asymmetric_distance()(prepared, code, distance_params());
+  }
+  float distance_codes(const std::uint8_t* a, const std::uint8_t* b) const {
+    return symmetric_distance()(a, b, distance_params());
+  }
+
+ protected:
+  codec(std::size_t dim, metric m) : dim_(dim), metric_(compute_metric(m)) {}
+  std::size_t dim_;
+  metric metric_;
+};
+
+/// Creates an untrained codec from its name. Throws qtune::error naming the bad name.
+std::unique_ptr<codec> make_codec(std::string_view name, std::size_t dim, metric m);
+/// Canonical spelling of a codec name (parses and re-prints; "SQ8" -> "sq8").
+std::string canonical_codec_name(std::string_view name);
+/// Bytes per vector of a codec for `dim` without training it.
+std::size_t codec_code_size(std::string_view name, std::size_t dim);
+
+struct codec_info {
+  std::string name;         ///< canonical example name, e.g. "pq16x8"
+  std::string description;  ///< one line
+};
+/// The codec families, for `tune codecs`.
+std::vector<codec_info> list_codecs();
+
+/// Saves name + trained parameters; load_codec() recreates the codec from them.
+void save_codec(const codec& c, std::ostream& out);
+std::unique_ptr<codec> load_codec(std::istream& in);
+
+}  // namespace qtune

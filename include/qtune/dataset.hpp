@@ -1,0 +1,114 @@
+#pragma once
+// Reading and writing the vector formats people have: TEXMEX .fvecs/.ivecs/.bvecs, NumPy .npy
+// (float32/float16/int8/uint8, C order, format versions 1-3), HDF5 in the ann-benchmarks layout
+// (datasets train/test/neighbors/distances, attribute "distance"), and the IDX format of
+// (Fashion-)MNIST, gzip-compressed or not.
+//
+// Large float32 files are memory-mapped, not copied: a matrix_view may point into the mapping
+// with a row stride (a .fvecs row is a 4-byte header + dim floats, so stride = dim + 1).
+// Other dtypes are converted to float32 once. Every malformed input raises qtune::error naming
+// the file and the vector index or byte offset.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "qtune/metric.hpp"
+
+namespace qtune {
+
+/// A read-only row-major view: row i starts at data + i * stride (stride >= dim, in elements).
+template <class T>
+struct matrix_view {
+  const T* data = nullptr;
+  std::size_t rows = 0;
+  std::size_t dim = 0;
+  std::size_t stride = 0;
+
+  const T* row(std::size_t i) const noexcept { return data + i * stride; }
+  bool contiguous() const noexcept { return stride == dim; }
+};
+
+/// A float32 matrix that owns its storage: either a memory mapping of a file or a heap buffer.
+/// Movable, not copyable. Rows stay valid as long as the object lives.
+class vectors {
+ public:
+  vectors() = default;
+  /// Takes a heap buffer of rows * dim floats (row-major).
+  vectors(std::vector<float> values, std::size_t rows, std::size_t dim);
+  vectors(vectors&&) noexcept;
+  vectors& operator=(vectors&&) noexcept;
+  ~vectors();
+
+  matrix_view<float> view() const noexcept { return view_; }
+  std::size_t rows() const noexcept { return view_.rows; }
+  std::size_t dim() const noexcept { return view_.dim; }
+  const float* row(std::size_t i) const noexcept { return view_.row(i); }
+  /// True when the rows live in a file mapping (no copy was made).
+  bool is_mapped() const noexcept;
+
+  /// A contiguous heap copy of rows [begin, end) (or of the given row ids).
+  vectors slice(std::size_t begin, std::size_t end) const;
+  vectors select(const std::vector<std::size_t>& ids) const;
+  /// Scales every row to unit L2 norm (copies a mapped matrix to the heap first).
+  /// Throws qtune::error naming the first zero row.
+  void normalize_rows(const std::string& what);
+
+  struct storage;  // implementation detail (mapping or heap buffer)
+
+ private:
+  friend class vectors_builder;
+  std::unique_ptr<storage> storage_;
+  matrix_view<float> view_;
+};
+
+/// int32 matrix (ground-truth ids from .ivecs / HDF5 "neighbors").
+struct int_matrix {
+  std::vector<std::int32_t> values;  // rows * dim, row-major
+  std::size_t rows = 0;
+  std::size_t dim = 0;
+  const std::int32_t* row(std::size_t i) const noexcept { return values.data() + i * dim; }
+};
+
+// --- readers: format chosen by extension ----------------------------------------------------
+//   .fvecs .bvecs .npy .hdf5/.h5 (with `hdf5_dataset`, default "train")
+//   *-idx3-ubyte[.gz], *.idx[.gz] (IDX: uint8 images, flattened to rows)
+struct read_options {
+  std::string hdf5_dataset = "train";   ///< which HDF5 dataset to read
+  std::size_t max_rows = 0;             ///< 0 = all; otherwise read only the first max_rows
+  std::size_t max_dim = 1u << 20;       ///< a larger dimension is rejected as absurd
+};
+vectors read_vectors(const std::filesystem::path& path, const read_options& opt = {});
+/// .ivecs, or an int32/int64 .npy, or HDF5 dataset "neighbors".
+int_matrix read_ids(const std::filesystem::path& path, const read_options& opt = {});
+
+/// An ann-benchmarks HDF5 file: train (base), test (queries), neighbors, distances, metric.
+struct ann_dataset {
+  vectors train;
+  vectors test;
+  int_matrix neighbors;
+  std::optional<vectors> distances;
+  metric distance = metric::l2;   ///< from the "distance" attribute (euclidean/angular/dot)
+};
+ann_dataset read_ann_hdf5(const std::filesystem::path& path);
+
+// --- writers (atomic: a temporary file renamed into place) ----------------------------------
+void write_fvecs(const std::filesystem::path& path, matrix_view<float> x);
+void write_ivecs(const std::filesystem::path& path, const int_matrix& ids);
+void write_bvecs(const std::filesystem::path& path, matrix_view<std::uint8_t> x);
+enum class npy_dtype { f32, f16, i8, u8, i32 };
+/// Writes a C-order 2-D .npy (version 1.0) converting x to `dtype` (f16 rounds to nearest even,
+/// i8/u8 require integral values in range and throw otherwise).
+void write_npy(const std::filesystem::path& path, matrix_view<float> x, npy_dtype dtype = npy_dtype::f32);
+void write_ann_hdf5(const std::filesystem::path& path, const ann_dataset& ds);
+
+/// 64-bit content hash (FNV-1a/xxhash-like; stable across runs and machines) of a matrix's
+/// values, used for ground-truth cache keys and provenance. Hex string of 16 digits.
+std::string content_hash(matrix_view<float> x);
+/// Hash of a file's bytes (provenance of parameter files).
+std::string file_hash(const std::filesystem::path& path);
+
+}  // namespace qtune

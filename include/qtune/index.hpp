@@ -1,0 +1,72 @@
+#pragma once
+// Index adapters: one interface over
+//   hnsw               hnswlib's graph storing any codec's codes (a custom SpaceInterface);
+//                      search uses the asymmetric float-query-vs-code distance, with optional
+//                      rerank of the top k * r candidates on full-precision vectors;
+//   faiss:<factory>    any FAISS index_factory string (e.g. faiss:HNSW32,SQ8), the peer.
+// The tune layer only sees this interface.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "qtune/dataset.hpp"
+#include "qtune/metric.hpp"
+
+namespace qtune {
+
+/// Build-time and search-time parameters of one index. Names match the sweep YAML and the
+/// recommended parameter file.
+struct index_config {
+  std::string kind = "hnsw";       ///< "hnsw" or "faiss:<factory string>"
+  std::string codec = "fp32";      ///< codec name (hnsw only), see qtune/codec.hpp
+  std::size_t m = 16;              ///< HNSW M (hnsw; for faiss the factory string says it)
+  std::size_t ef_construction = 200;
+  std::size_t ef_search = 64;
+  std::size_t rerank = 0;          ///< 0 = off; r = re-score the top k * r on full vectors
+  metric distance = metric::l2;
+  std::uint64_t seed = 42;
+  std::size_t threads = 0;         ///< 0 = all cores (build and batch search)
+};
+
+/// Bytes of memory, in two parts: what must stay in RAM to search (graph + codes + codec
+/// tables), and what rerank reads (full-precision vectors; could live on disk).
+struct index_memory {
+  std::size_t resident_bytes = 0;
+  std::size_t rerank_bytes = 0;
+  std::size_t total() const noexcept { return resident_bytes + rerank_bytes; }
+};
+
+class index {
+ public:
+  virtual ~index() = default;
+  virtual const index_config& config() const = 0;
+  virtual std::size_t dim() const = 0;
+  virtual std::size_t size() const = 0;
+
+  /// Trains the codec (if any) on `base`, encodes it and builds the graph, in parallel.
+  /// base: rows x dim floats (already normalised for cosine). Ids are row numbers.
+  virtual void build(matrix_view<float> base) = 0;
+  /// Sets efSearch for subsequent searches (hnswlib keeps one ef per index).
+  virtual void set_ef_search(std::size_t ef) = 0;
+  virtual void set_rerank(std::size_t r) = 0;
+
+  /// One query: q has dim floats; ids/distances have k slots (caller allocates); padded
+  /// with -1 / +inf when fewer than k are found. Safe to call from many threads at once.
+  virtual void search(const float* q, std::size_t k, std::int32_t* ids, float* distances) const = 0;
+  /// A batch on `threads` threads (0 = all): ids/distances are queries.rows * k, row-major.
+  virtual void search_batch(matrix_view<float> queries, std::size_t k, std::int32_t* ids, float* distances,
+                            std::size_t threads = 0) const = 0;
+
+  /// Analytic memory (not RSS): see index_memory.
+  virtual index_memory memory() const = 0;
+
+  virtual void save(const std::filesystem::path& path) const = 0;
+  virtual void load(const std::filesystem::path& path) = 0;
+};
+
+/// Creates an empty index for `dim`-dimensional vectors. Throws qtune::error on a bad config.
+std::unique_ptr<index> make_index(const index_config& config, std::size_t dim);
+
+}  // namespace qtune
