@@ -12,6 +12,21 @@
 //   pq{M}x{nbits}                 product quantization, e.g. pq16x8 (k-means via FAISS)
 //   rot,<codec>                   random orthogonal rotation applied before the codec
 //
+// Details of each family:
+//   sq ranges are per dimension: x_j ~ lo_j + scale_j * c_j, c_j in [0, 2^bits - 1], rounded to
+//     nearest; the range [lo_j, hi_j] is the training min/max ("minmax") or the q / 1-q
+//     quantiles ("q<q>", values outside are clipped). A dimension with a zero range decodes
+//     exactly to lo_j (scale 0). Defaults, measured (bench_codecs, recall@10 and relative
+//     error on sift10k, glove50-10k, fmnist10k): sq8 = sq8:minmax (clipping gained nothing),
+//     sq4 = sq4:q0.001 (beats minmax on sift10k and glove50, ties on fmnist10k).
+//   pq{M}x{nbits}: dim % M == 0, nbits 4 or 8; k-means per subspace by FAISS (25 iterations,
+//     seed 1234); needs at least 2^nbits training vectors. "pq16" means pq16x8.
+//   rot,<codec>: a seeded random orthogonal matrix R (Gram-Schmidt QR of a Gaussian matrix);
+//     codes are inner(R x), queries are rotated in prepare_query, decode applies R^T.
+//
+// Code layouts are those of src/kernels/kernels.hpp (sq8: one byte per dim; sq4: packed
+// nibbles, low first; pq8: M bytes; pq4: packed nibbles; fp16/bf16: dim uint16).
+//
 // Distances are "smaller is closer" (qtune/metric.hpp). A codec is created for a metric;
 // cosine is handled as ip (vectors are normalised at load).
 //
@@ -25,6 +40,8 @@
 #include <string_view>
 #include <vector>
 
+#include "qtune/dataset.hpp"
+#include "qtune/ground_truth.hpp"
 #include "qtune/metric.hpp"
 
 namespace qtune {
@@ -105,7 +122,26 @@ struct codec_info {
 std::vector<codec_info> list_codecs();
 
 /// Saves name + trained parameters; load_codec() recreates the codec from them.
+/// Stream layout (little-endian): magic "QTCODEC1", u32 format version, u32 metric,
+/// u64 dim, u32 name length, name bytes, then codec::save()'s bytes (which begin with their
+/// own 4-byte magic and u32 version). A truncated or mismatched stream throws qtune::error.
 void save_codec(const codec& c, std::ostream& out);
 std::unique_ptr<codec> load_codec(std::istream& in);
+
+// --- helpers for evaluation (codec-eval, sweeps, tests) -------------------------------------
+
+/// Encodes n vectors in parallel (oneTBB). x: n rows of dim floats with row stride `stride`
+/// (in floats, >= dim); codes: n * code_size() bytes (caller allocates).
+void encode_parallel(const codec& c, matrix_view<float> x, std::uint8_t* codes);
+
+/// Mean over rows of ||x - decode(codes)||^2 / ||x||^2 (rows with ||x|| = 0 count their
+/// absolute error). x: n rows of dim floats; codes: x.rows * code_size() bytes.
+double relative_error(const codec& c, matrix_view<float> x, const std::uint8_t* codes);
+
+/// Exhaustive search over n codes (codes: n * code_size() bytes, ids are row numbers) with the
+/// codec's asymmetric distance; parallel over queries (oneTBB). Result rows are sorted by
+/// (distance, id); padded with -1 / +inf when n < k. queries: dim floats each.
+knn_result search_codes(const codec& c, const std::uint8_t* codes, std::size_t n,
+                        matrix_view<float> queries, std::size_t k);
 
 }  // namespace qtune

@@ -36,7 +36,7 @@ struct matrix_view {
 /// Movable, not copyable. Rows stay valid as long as the object lives.
 class vectors {
  public:
-  vectors() = default;
+  vectors() noexcept;  // empty (0 x 0); defined out of line because storage is incomplete here
   /// Takes a heap buffer of rows * dim floats (row-major).
   vectors(std::vector<float> values, std::size_t rows, std::size_t dim);
   vectors(vectors&&) noexcept;
@@ -74,15 +74,21 @@ struct int_matrix {
 };
 
 // --- readers: format chosen by extension ----------------------------------------------------
-//   .fvecs .bvecs .npy .hdf5/.h5 (with `hdf5_dataset`, default "train")
-//   *-idx3-ubyte[.gz], *.idx[.gz] (IDX: uint8 images, flattened to rows)
+//   .fvecs      mapped in place: view stride = dim + 1 floats (is_mapped() == true)
+//   .npy <f4    mapped in place when the data offset is 4-byte aligned (always for np.save)
+//   .bvecs, .npy <f2 / |i1 / |u1, .ivecs, IDX, HDF5: converted into a heap buffer
+//   .hdf5/.h5 (with `hdf5_dataset`, default "train"; read_ids defaults to "neighbors")
+//   *-idx3-ubyte[.gz], *-idx1-ubyte[.gz], *.idx[.gz] (IDX uint8; images flattened to rows of
+//   rows*cols; gzip is detected by the magic bytes 1f 8b, not by the extension)
+// Every float value is checked to be finite. Errors name the file and the vector index
+// (and column) or byte offset.
 struct read_options {
   std::string hdf5_dataset = "train";   ///< which HDF5 dataset to read
   std::size_t max_rows = 0;             ///< 0 = all; otherwise read only the first max_rows
   std::size_t max_dim = 1u << 20;       ///< a larger dimension is rejected as absurd
 };
 vectors read_vectors(const std::filesystem::path& path, const read_options& opt = {});
-/// .ivecs, or an int32/int64 .npy, or HDF5 dataset "neighbors".
+/// .ivecs, or an int32/int64 .npy, or HDF5 dataset "neighbors", or IDX labels (n x 1).
 int_matrix read_ids(const std::filesystem::path& path, const read_options& opt = {});
 
 /// An ann-benchmarks HDF5 file: train (base), test (queries), neighbors, distances, metric.
@@ -94,6 +100,28 @@ struct ann_dataset {
   metric distance = metric::l2;   ///< from the "distance" attribute (euclidean/angular/dot)
 };
 ann_dataset read_ann_hdf5(const std::filesystem::path& path);
+
+/// Base, queries and (optional) ground truth of one experiment, loaded and prepared once.
+/// For metric::cosine base and queries are normalised here (see metric.hpp), so `distance`
+/// stays cosine while codecs compute ip (compute_metric).
+struct loaded_dataset {
+  vectors base;                             ///< n_base x dim
+  vectors queries;                          ///< n_queries x dim
+  std::optional<int_matrix> ground_truth;   ///< n_queries x k ids into base, when given
+  std::optional<vectors> ground_truth_distances;  ///< n_queries x k, row-aligned with ground_truth
+  metric distance = metric::l2;
+  std::string base_hash;                    ///< content_hash of base as loaded (before normalising)
+  std::string queries_hash;                 ///< content_hash of queries as loaded
+};
+/// Loads base / queries / ground truth (empty path = none) with the row limits applied
+/// (0 = all). If `base` is an ann-benchmarks HDF5 file and `queries` is empty, queries, ground
+/// truth and distances come from its test / neighbors / distances and the metric from its
+/// "distance" attribute. Throws qtune::error naming the file when dimensions disagree, the
+/// ground truth has fewer rows than the queries, or an id is outside the (limited) base.
+loaded_dataset load_dataset(const std::filesystem::path& base, const std::filesystem::path& queries,
+                            const std::filesystem::path& ground_truth,
+                            const std::filesystem::path& ground_truth_distances, metric distance,
+                            std::size_t max_base = 0, std::size_t max_queries = 0);
 
 // --- writers (atomic: a temporary file renamed into place) ----------------------------------
 void write_fvecs(const std::filesystem::path& path, matrix_view<float> x);

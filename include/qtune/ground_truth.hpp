@@ -4,6 +4,26 @@
 // Distances follow qtune/metric.hpp: squared L2 for l2, 1 - <x, y> for ip/cosine (cosine
 // inputs must already be normalised). Computed with blocked matrix products (BLAS sgemm) in
 // parallel with oneTBB; ties are broken by the lower base id.
+//
+// Exactness: sgemm ranks candidates in float32 (||x||^2 - 2<q, x> for l2, -<q, x> for ip),
+// keeping a few more than k per query; the kept candidates are then re-scored in float64
+// (direct difference for l2) and sorted by (distance, id). A rigorous float32 error bound
+// (gamma_dim * |q| * max|x|) proves per query that no dropped candidate can enter the top k;
+// when the proof fails (near-ties at the margin) that query is re-scanned against every base
+// vector with the bound as slack. So the result equals a float64 brute force (on the float32
+// inputs): equal ids except between neighbours at exactly equal float64 distance, where the
+// lower id comes first.
+//
+// Ground-truth cache (cached_exact_knn): one file per (base, queries, metric) in cache_dir,
+//   gt-<key>-k<k>.knn, key = 16 hex digits hashing content_hash(base), content_hash(queries),
+//   the metric and the cache format version. Binary, little-endian: a 96-byte header (magic
+//   "QTGTKNN1", version, metric, nq, k, base rows, dim, FNV-1a-64 checksum of the payload),
+//   then nq*k int32 ids, then nq*k float32 distances. Written to a temporary file in the same
+//   folder and renamed into place. Any entry with k' >= k serves k (its first k columns).
+//   Where the cache lives: the caller decides (cache_dir); tools use
+//   default_ground_truth_cache_dir(): $QTUNE_CACHE_DIR, else $XDG_CACHE_HOME/qtune/ground_truth,
+//   else $HOME/.cache/qtune/ground_truth, else <temp dir>/qtune-ground-truth. Entries are never
+//   evicted; delete the folder to reclaim space.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -36,8 +56,17 @@ knn_result exact_knn(matrix_view<float> base, matrix_view<float> queries, metric
 knn_result cached_exact_knn(matrix_view<float> base, matrix_view<float> queries, metric m, std::size_t k,
                             const std::filesystem::path& cache_dir);
 
+/// Number of exact_knn computations run in this process so far (cache hits do not count).
+/// For tests and logs.
+std::uint64_t exact_knn_call_count() noexcept;
+
+/// The ground-truth cache folder tools use by default (see the policy at the top of this file).
+std::filesystem::path default_ground_truth_cache_dir();
+
 /// Writes ids as .ivecs and distances as .fvecs beside it: by default `ids_path` with its
 /// extension replaced by ".fvecs" (gt.ivecs -> gt.fvecs). Both written atomically.
+/// Padding (id -1, distance +inf) is stored with distance FLT_MAX, since .fvecs readers
+/// reject non-finite values; read_knn turns it back into +inf.
 void write_knn(const knn_result& r, const std::filesystem::path& ids_path,
                const std::filesystem::path& dist_path = {});
 /// Reads ids (.ivecs) and, if present, distances (.fvecs) back.

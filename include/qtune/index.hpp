@@ -28,6 +28,10 @@ struct index_config {
   metric distance = metric::l2;
   std::uint64_t seed = 42;
   std::size_t threads = 0;         ///< 0 = all cores (build and batch search)
+  /// hnsw only: which distance builds the graph. "float" = the original float vectors (exact
+  /// distances; links are then transplanted onto the codes), "codes" = the codec's symmetric
+  /// code-to-code distance. The graph always stores codes and is searched asymmetrically.
+  std::string graph_source = "float";
 };
 
 /// Bytes of memory, in two parts: what must stay in RAM to search (graph + codes + codec
@@ -55,6 +59,10 @@ class index {
   /// One query: q has dim floats; ids/distances have k slots (caller allocates); padded
   /// with -1 / +inf when fewer than k are found. Safe to call from many threads at once.
   virtual void search(const float* q, std::size_t k, std::int32_t* ids, float* distances) const = 0;
+  /// As search(), with efSearch `ef_search` for this call only (0 = the index setting); the
+  /// index setting is not changed, so calls with different ef may run concurrently.
+  virtual void search_ef(const float* q, std::size_t k, std::size_t ef_search, std::int32_t* ids,
+                         float* distances) const = 0;
   /// A batch on `threads` threads (0 = all): ids/distances are queries.rows * k, row-major.
   virtual void search_batch(matrix_view<float> queries, std::size_t k, std::int32_t* ids, float* distances,
                             std::size_t threads = 0) const = 0;
@@ -62,11 +70,20 @@ class index {
   /// Analytic memory (not RSS): see index_memory.
   virtual index_memory memory() const = 0;
 
+  /// Writes a qtune index file: a header (magic "QTUNEIDX", format version, the index config,
+  /// codec name, dim, metric, count, payload size and a 64-bit FNV-1a checksum of the payload),
+  /// then the payload: codec parameters, the graph (or FAISS's own serialization) and the
+  /// full-precision rerank vectors when kept. Written atomically (temporary file + rename).
   virtual void save(const std::filesystem::path& path) const = 0;
+  /// Reads a file written by save(). The file's kind and dim must match this index (else
+  /// qtune::error naming the file); the rest of the config is taken from the file. A truncated,
+  /// corrupt or foreign file raises qtune::error naming the file and what was wrong.
   virtual void load(const std::filesystem::path& path) = 0;
 };
 
 /// Creates an empty index for `dim`-dimensional vectors. Throws qtune::error on a bad config.
 std::unique_ptr<index> make_index(const index_config& config, std::size_t dim);
+/// Creates an index from a file written by index::save() (kind, dim and config from its header).
+std::unique_ptr<index> load_index(const std::filesystem::path& path);
 
 }  // namespace qtune

@@ -71,4 +71,236 @@ inline void unpack_nibbles(const std::uint8_t* packed, std::size_t n, std::uint8
   for (std::size_t i = 0; i < n; ++i) codes[i] = (packed[i / 2] >> ((i % 2) * 4)) & 0x0F;
 }
 
+// ---- additions for the model-weight block formats (src/weights/) ------------------------------
+// These reproduce the arithmetic of llama.cpp's reference quantizers operation for operation
+// (same float expressions, same order), so the blocks they produce are byte-identical.
+
+/// IEEE binary16 <-> binary32, round to nearest even (what F16C's vcvtps2ph with imm 0 and
+/// ggml's GGML_FP32_TO_FP16 do). NaN stays NaN, overflow goes to +-inf.
+inline std::uint16_t fp32_to_fp16(float f) noexcept {
+  std::uint32_t x;
+  __builtin_memcpy(&x, &f, 4);
+  const std::uint32_t sign = (x >> 16) & 0x8000u;
+  const std::uint32_t abs = x & 0x7FFFFFFFu;
+  if (abs > 0x7F800000u) return static_cast<std::uint16_t>(sign | 0x7E00u);       // NaN
+  if (abs >= 0x477FF000u) return static_cast<std::uint16_t>(sign | 0x7C00u);      // rounds to inf
+  if (abs < 0x38800000u) {                                                       // subnormal half
+    if (abs < 0x33000000u) return static_cast<std::uint16_t>(sign);               // below half of min
+    const std::uint32_t e = abs >> 23;
+    const std::uint32_t m = (abs & 0x7FFFFFu) | 0x800000u;
+    const std::uint32_t shift = 126u - e;  // 14..24 -> value m >> (shift) in units of 2^-24
+    std::uint32_t h = m >> shift;
+    const std::uint32_t rem = m & ((1u << shift) - 1u);
+    const std::uint32_t half = 1u << (shift - 1u);
+    if (rem > half || (rem == half && (h & 1u))) ++h;
+    return static_cast<std::uint16_t>(sign | h);
+  }
+  std::uint32_t h = ((abs >> 13) - (112u << 10));  // rebias exponent 127 -> 15
+  const std::uint32_t rem = abs & 0x1FFFu;
+  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;  // may carry into the exponent: correct
+  return static_cast<std::uint16_t>(sign | h);
+}
+
+inline float fp16_to_fp32(std::uint16_t h) noexcept {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const std::uint32_t e = (h >> 10) & 0x1Fu;
+  std::uint32_t m = h & 0x3FFu;
+  std::uint32_t x;
+  if (e == 0) {
+    if (m == 0) {
+      x = sign;
+    } else {  // subnormal: normalise
+      int shift = 0;
+      while (!(m & 0x400u)) { m <<= 1; ++shift; }
+      x = sign | (static_cast<std::uint32_t>(113 - shift) << 23) | ((m & 0x3FFu) << 13);
+    }
+  } else if (e == 31) {
+    x = sign | 0x7F800000u | (m << 13);
+  } else {
+    x = sign | ((e + 112u) << 23) | (m << 13);
+  }
+  float f;
+  __builtin_memcpy(&f, &x, 4);
+  return f;
+}
+
+/// bfloat16 -> float (exact).
+inline float bf16_to_fp32(std::uint16_t h) noexcept {
+  const std::uint32_t x = static_cast<std::uint32_t>(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &x, 4);
+  return f;
+}
+
+/// ggml's nearest_int: round half to even through the 1.5*2^23 trick; valid for |v| <= 4194303.
+inline int nearest_int(float v) noexcept {
+  float val = v + 12582912.f;
+  int i;
+  __builtin_memcpy(&i, &val, 4);
+  return (i & 0x007fffff) - 0x00400000;
+}
+
+/// Symmetric quantization with an offset, truncated: c = min(qmax, (int8)(x * inv_scale + offset)).
+/// This is q4_0 (offset 8.5, qmax 15) and q5_0 (offset 16.5, qmax 31) exactly as llama.cpp
+/// writes it: the half is added in the same float expression as the zero point.
+inline void quantize_offset_truncate(const float* x, std::size_t n, float inv_scale, float offset, int qmax,
+                                     std::uint8_t* codes) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float v = x[i] * inv_scale;
+    codes[i] = static_cast<std::uint8_t>(std::min(qmax, static_cast<int>(static_cast<std::int8_t>(v + offset))));
+  }
+}
+
+/// Packs n (even) 4-bit codes in the GGUF "split halves" order used by q4_0/q4_1/q5_x and the
+/// K-quants: byte i holds code i in its LOW nibble and code i + n/2 in its HIGH nibble.
+/// out: n/2 bytes. Only the low 4 bits of each code are used.
+inline void pack_nibbles_split(const std::uint8_t* codes, std::size_t n, std::uint8_t* out) noexcept {
+  const std::size_t h = n / 2;
+  for (std::size_t i = 0; i < h; ++i)
+    out[i] = static_cast<std::uint8_t>((codes[i] & 0x0F) | ((codes[i + h] & 0x0F) << 4));
+}
+
+inline void unpack_nibbles_split(const std::uint8_t* packed, std::size_t n, std::uint8_t* codes) noexcept {
+  const std::size_t h = n / 2;
+  for (std::size_t i = 0; i < h; ++i) {
+    codes[i] = packed[i] & 0x0F;
+    codes[i + h] = packed[i] >> 4;
+  }
+}
+
+/// Smallest |x| treated as non-zero by the K-quant scale searches (ggml's GROUP_MAX_EPS).
+inline constexpr float group_max_eps = 1e-15f;
+
+/// Symmetric scale search of ggml's make_qx_quants: codes L[i] in [0, 2*nmax) stand for
+/// (L[i] - nmax) * scale; returns the scale. rmse_type 1 weights errors by x^2; a non-null
+/// `weights` (n floats) replaces those weights (importance-aware rounding). L: n bytes.
+inline float make_qx_quants(int n, int nmax, const float* x, std::int8_t* L, int rmse_type,
+                            const float* weights) noexcept {
+  float max = 0, amax = 0;
+  for (int i = 0; i < n; ++i) {
+    const float ax = std::fabs(x[i]);
+    if (ax > amax) { amax = ax; max = x[i]; }
+  }
+  if (amax < group_max_eps) {
+    for (int i = 0; i < n; ++i) L[i] = 0;
+    return 0.f;
+  }
+  float iscale = -nmax / max;
+  if (rmse_type == 0) {
+    for (int i = 0; i < n; ++i) L[i] = static_cast<std::int8_t>(nmax + std::max(-nmax, std::min(nmax - 1, nearest_int(iscale * x[i]))));
+    return 1 / iscale;
+  }
+  bool return_early = false;
+  if (rmse_type < 0) { rmse_type = -rmse_type; return_early = true; }
+  auto weight = [&](int i) -> float {
+    return weights ? weights[i]
+           : rmse_type == 1 ? x[i] * x[i]
+           : rmse_type == 2 ? 1.f
+           : rmse_type == 3 ? std::fabs(x[i])
+                            : std::sqrt(std::fabs(x[i]));
+  };
+  float sumlx = 0, suml2 = 0;
+  for (int i = 0; i < n; ++i) {
+    int l = std::max(-nmax, std::min(nmax - 1, nearest_int(iscale * x[i])));
+    L[i] = static_cast<std::int8_t>(l + nmax);
+    const float w = weight(i);
+    sumlx += w * x[i] * l;
+    suml2 += w * l * l;
+  }
+  float scale = suml2 ? sumlx / suml2 : 0.0f;
+  if (return_early) return suml2 > 0 ? 0.5f * (scale + 1 / iscale) : 1 / iscale;
+  float best = scale * sumlx;
+  for (int is = -9; is <= 9; ++is) {
+    if (is == 0) continue;
+    iscale = -(nmax + 0.1f * is) / max;
+    sumlx = suml2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = std::max(-nmax, std::min(nmax - 1, nearest_int(iscale * x[i])));
+      const float w = weight(i);
+      sumlx += w * x[i] * l;
+      suml2 += w * l * l;
+    }
+    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+      for (int i = 0; i < n; ++i)
+        L[i] = static_cast<std::int8_t>(nmax + std::max(-nmax, std::min(nmax - 1, nearest_int(iscale * x[i]))));
+      scale = sumlx / suml2;
+      best = scale * sumlx;
+    }
+  }
+  return scale;
+}
+
+/// Affine (scale + min) search of ggml's make_qkx2_quants: codes L[i] in [0, nmax] stand for
+/// scale * L[i] - *the_min; minimises sum weights[i] * err^2 (or |err| with use_mad) over
+/// nstep+1 candidate scales. x, weights: n floats; L, Laux: n bytes (Laux is scratch).
+inline float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, std::uint8_t* L,
+                              float* the_min, std::uint8_t* Laux, float rmin, float rdelta, int nstep,
+                              bool use_mad) noexcept {
+  float min = x[0], max = x[0];
+  float sum_w = weights[0];
+  float sum_x = sum_w * x[0];
+  for (int i = 1; i < n; ++i) {
+    if (x[i] < min) min = x[i];
+    if (x[i] > max) max = x[i];
+    const float w = weights[i];
+    sum_w += w;
+    sum_x += w * x[i];
+  }
+  if (min > 0) min = 0;
+  if (max == min) {
+    for (int i = 0; i < n; ++i) L[i] = 0;
+    *the_min = -min;
+    return 0.f;
+  }
+  float iscale = nmax / (max - min);
+  float scale = 1 / iscale;
+  float best_error = 0;
+  for (int i = 0; i < n; ++i) {
+    const int l = nearest_int(iscale * (x[i] - min));
+    L[i] = static_cast<std::uint8_t>(std::max(0, std::min(nmax, l)));
+    float diff = scale * L[i] + min - x[i];
+    diff = use_mad ? std::fabs(diff) : diff * diff;
+    best_error += weights[i] * diff;
+  }
+  if (nstep < 1) {
+    *the_min = -min;
+    return scale;
+  }
+  for (int is = 0; is <= nstep; ++is) {
+    iscale = (rmin + rdelta * is + nmax) / (max - min);
+    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = std::max(0, std::min(nmax, nearest_int(iscale * (x[i] - min))));
+      Laux[i] = static_cast<std::uint8_t>(l);
+      const float w = weights[i];
+      sum_l += w * l;
+      sum_l2 += w * l * l;
+      sum_xl += w * l * x[i];
+    }
+    const float D = sum_w * sum_l2 - sum_l * sum_l;
+    if (D > 0) {
+      float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
+      float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+      if (this_min > 0) {
+        this_min = 0;
+        this_scale = sum_xl / sum_l2;
+      }
+      float cur_error = 0;
+      for (int i = 0; i < n; ++i) {
+        float diff = this_scale * Laux[i] + this_min - x[i];
+        diff = use_mad ? std::fabs(diff) : diff * diff;
+        cur_error += weights[i] * diff;
+      }
+      if (cur_error < best_error) {
+        for (int i = 0; i < n; ++i) L[i] = Laux[i];
+        best_error = cur_error;
+        scale = this_scale;
+        min = this_min;
+      }
+    }
+  }
+  *the_min = -min;
+  return scale;
+}
+
 }  // namespace qtune::sq

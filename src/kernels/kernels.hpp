@@ -66,6 +66,10 @@ struct table {
   // Scan n contiguous codes (code_size bytes each): out[i] = distance of code i.
   void (*pq_lut8_scan)(const float* lut, const std::uint8_t* codes, std::size_t n, std::size_t M,
                        float* out) noexcept;
+
+  // True when the integer kernels (l2_u8, ip_u8, l2_u4, ip_u4) use AVX-512 VNNI
+  // (vpdpbusd / vpdpwssd); results are identical either way.
+  bool vnni;
 };
 
 /// The table for the active SIMD level (re-read after a scoped_simd_level change).

@@ -1,0 +1,54 @@
+#pragma once
+// The recommended parameter file (recommended.yaml): the chosen index configuration, what was
+// measured for it, where it came from, and the same choice spelled for the systems people
+// deploy (FAISS, hnswlib, Qdrant, Weaviate, Milvus, pgvector, Elasticsearch).
+//
+// Written for a human reviewer (commented YAML) and loaded back by load_param_file();
+// render_param_file(load_param_file(f)) reproduces f's text (the deploy section is derived
+// from the configuration, so it is regenerated rather than read).
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+#include "qtune/index.hpp"
+#include "qtune/sweep.hpp"
+#include "qtune/sweep_spec.hpp"
+
+namespace qtune {
+
+struct param_provenance {
+  std::string base_path, base_hash;          ///< dataset files and content_hash() of the rows used
+  std::string queries_path, queries_hash;
+  std::string ground_truth;                  ///< a path, or "computed (exact, cached)"
+  std::string spec_path, spec_file_hash, spec_hash;
+  std::string qtune_version, git_commit;
+  std::string cpu, simd_level;
+  std::size_t threads = 0;
+  std::string date;                          ///< UTC, ISO 8601
+};
+
+struct recommended_params {
+  index_config config;                       ///< kind, codec, m, ef_construction, ef_search, rerank, metric, seed
+  std::size_t dim = 0;
+  std::size_t k = 10;
+  double target_recall = 0.95;
+  recall_measure steer_by = recall_measure::ids;
+  objective_kind objective = objective_kind::latency_p50;
+  /// What was measured for this configuration. Medians of latency/QPS are kept (min/max are
+  /// in results.jsonl).
+  measured_point measured;
+  param_provenance provenance;
+};
+
+/// The file's text (YAML with comments).
+std::string render_param_file(const recommended_params& p);
+/// Writes render_param_file(p) atomically (temporary file + rename).
+void write_param_file(const std::filesystem::path& path, const recommended_params& p);
+/// Reads a parameter file; throws qtune::error "FILE:LINE:COL: ..." on a missing or bad key.
+recommended_params load_param_file(const std::filesystem::path& path);
+recommended_params parse_param_file_text(const std::string& yaml, const std::filesystem::path& file);
+
+/// The `deploy:` section alone (indented YAML), for the chosen configuration.
+std::string deploy_spellings(const index_config& config, std::size_t dim, std::size_t k);
+
+}  // namespace qtune

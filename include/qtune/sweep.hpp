@@ -1,0 +1,112 @@
+#pragma once
+// The sweep: builds each (kind, codec, M, efConstruction) once, runs every search-time setting
+// (efSearch, rerank) on that build, measures recall, latency, QPS and memory, appends one JSON
+// line per point to results.jsonl as it is measured, then writes results.csv, pareto.csv and
+// recommended.yaml (qtune/param_file.hpp) into the output folder.
+//
+//   sweep_options opt;  opt.resume = true;
+//   sweep_outcome out = run_sweep(parse_sweep_spec("sweeps/default.yaml"), opt);
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "qtune/sweep_spec.hpp"
+
+namespace qtune {
+
+/// median / min / max over repetitions.
+struct stat3 {
+  double median = 0, min = 0, max = 0;
+};
+/// stat3 of values (not empty); values is copied.
+stat3 summarize(std::vector<double> values);
+
+/// A recall with its 95% confidence interval (bootstrap over queries, see recommend.hpp).
+struct recall_ci {
+  double value = 0, lo = 0, hi = 0;
+};
+
+/// One measured point: a build (kind, codec, m, ef_construction) and search settings.
+struct measured_point {
+  std::string kind = "hnsw";     ///< "hnsw" or "faiss:<factory>"
+  std::string codec;             ///< codec name (hnsw), "" for faiss
+  std::size_t m = 0, ef_construction = 0, ef_search = 0, rerank = 0;
+  bool auto_found = false;       ///< the smallest ef reaching the target (ef_search: auto)
+  std::size_t auto_probes = 0;   ///< efSearch values tried to find it
+
+  recall_ci tuning_recall_ids, tuning_recall_distance;
+  recall_ci validation_recall_ids, validation_recall_distance;
+  stat3 latency_p50_us, latency_p95_us, latency_p99_us;  ///< one query at a time, one thread
+  stat3 qps_single;              ///< queries / second, one thread, one at a time
+  stat3 qps_batch;               ///< all threads, whole tuning batch
+  std::size_t threads = 0;       ///< threads of the batch measurement
+  std::size_t resident_bytes = 0, rerank_bytes = 0;
+  std::size_t n_base = 0, n_tuning = 0, n_validation = 0;
+  double build_seconds = 0;
+  std::string spec_hash;
+
+  std::size_t total_bytes() const noexcept { return resident_bytes + rerank_bytes; }
+  /// "hnsw|sq8|M16|efc100" — identifies the build.
+  std::string build_key() const;
+  /// build_key() + "|ef64|rr0" — identifies the point (resume skips known keys).
+  std::string key() const;
+  /// A human one-liner: "hnsw sq8 M=16 efC=100 ef=64 rerank=4".
+  std::string describe() const;
+};
+
+/// JSON object (one line, no newline) and back. from_json_line throws qtune::error on bad input.
+std::string to_json_line(const measured_point& p);
+measured_point from_json_line(const std::string& line);
+/// Reads results.jsonl; a truncated or corrupt last line (a killed writer) is dropped,
+/// a corrupt line elsewhere is an error. Later lines with the same key replace earlier ones.
+std::vector<measured_point> read_results_jsonl(const std::filesystem::path& path, std::size_t* dropped = nullptr);
+/// results.csv: one row per point, a header row first.
+void write_results_csv(const std::filesystem::path& path, const std::vector<measured_point>& points);
+/// pareto.csv: the points on any front, with one 0/1 column per front.
+void write_pareto_csv(const std::filesystem::path& path, const std::vector<measured_point>& points,
+                      const sweep_spec& spec);
+
+/// Writes `text` to `path` atomically: a temporary file in the same folder, flushed, renamed.
+void write_file_atomic(const std::filesystem::path& path, const std::string& text);
+
+/// What the sweep reports while it runs (for the CLI's progress bar or plain lines).
+struct sweep_progress {
+  std::size_t done = 0;          ///< work units finished
+  std::size_t total = 0;         ///< work units planned (a build counts as several)
+  std::string message;           ///< what just happened / is starting, one line
+  bool is_result = false;        ///< message reports a measured point
+};
+
+struct sweep_options {
+  bool resume = false;           ///< keep results.jsonl points with the same spec hash
+  bool dry_run = false;          ///< only plan (see sweep_outcome::plan_text)
+  std::function<void(const sweep_progress&)> on_progress;
+  /// Polled between steps; set (e.g. by a SIGINT handler) to stop cleanly.
+  const std::atomic<bool>* stop = nullptr;
+};
+
+enum class sweep_status { recommended, target_missed, interrupted, planned };
+
+struct sweep_outcome {
+  sweep_status status = sweep_status::planned;
+  std::filesystem::path output_dir;
+  std::vector<measured_point> points;
+  std::optional<measured_point> recommended;
+  std::string summary;           ///< one or more lines for the user
+  std::string plan_text;         ///< the plan (always filled)
+  std::size_t points_resumed = 0;
+  double seconds = 0;
+};
+
+/// Runs (or with dry_run, plans) the sweep. Throws qtune::error on bad data or spec values.
+sweep_outcome run_sweep(const sweep_spec& spec, const sweep_options& options);
+
+/// The output folder for a spec: spec.output, or results/<name>.
+std::filesystem::path output_dir_of(const sweep_spec& spec);
+
+}  // namespace qtune

@@ -1,0 +1,99 @@
+#pragma once
+// The sweep spec: what `tune SPEC.yaml` measures. Parsed from YAML (every key is documented
+// in sweeps/README.md; `tune --example` prints a commented template, example_spec_text()).
+//
+// Errors (unknown keys, wrong types, impossible values) raise qtune::error with a message
+// that starts "FILE:LINE:COLUMN: " (1-based), e.g.
+//   sweeps/x.yaml:12:5: grid.ef_search[2] must be a positive integer, got '-3'
+//
+// Paths in a spec are relative to the spec file's folder, or absolute; parse_sweep_spec()
+// resolves them.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "qtune/metric.hpp"
+
+namespace qtune {
+
+/// Which number a sweep minimises (latency, memory) or maximises (qps).
+enum class objective_kind { latency_p50, latency_p99, qps, memory };
+std::string to_string(objective_kind o);
+/// "latency_p50" | "latency_p99" | "qps" | "memory"; throws qtune::error otherwise.
+objective_kind parse_objective(const std::string& name);
+
+/// Which recall steers auto-ef and the recommendation.
+enum class recall_measure { ids, distance };
+
+struct dataset_spec {
+  std::filesystem::path base;                ///< base vectors (format by extension)
+  std::filesystem::path queries;             ///< query vectors
+  std::filesystem::path ground_truth;        ///< optional .ivecs of true neighbours (empty = compute)
+  std::filesystem::path ground_truth_distances;  ///< optional .fvecs beside it
+  metric distance = metric::l2;
+  std::size_t max_base = 0;                  ///< 0 = all rows
+  std::size_t max_queries = 0;               ///< 0 = all rows
+};
+
+struct grid_spec {
+  std::vector<std::string> codecs{"fp32"};   ///< canonical codec names (hnsw kind)
+  std::vector<std::size_t> m{16};
+  std::vector<std::size_t> ef_construction{200};
+  bool ef_search_auto = true;                ///< `ef_search: auto`
+  std::vector<std::size_t> ef_search;        ///< the list when not auto
+  std::size_t ef_search_max = 1024;          ///< auto: upper end of the search
+  std::vector<double> ef_search_extra{1.25, 1.5};  ///< auto: also measure ef * each factor
+  std::vector<std::size_t> rerank{0};        ///< rerank factors r (0 = off); hnsw codecs != fp32
+  std::vector<std::string> faiss;            ///< FAISS factory strings (kind "faiss:<s>")
+};
+
+struct sweep_spec {
+  std::filesystem::path file;                ///< the spec file (empty when built in code)
+  std::string name;                          ///< default: the file's stem
+  dataset_spec dataset;
+  std::size_t k = 10;
+  double target_recall = 0.95;
+  recall_measure steer_by = recall_measure::ids;
+  double validation_fraction = 0.5;          ///< share of the queries held out for validation
+  grid_spec grid;
+  objective_kind objective = objective_kind::latency_p50;
+  std::uint64_t memory_budget = 0;           ///< bytes; 0 = no budget
+  bool memory_counts_rerank = true;          ///< budget/objective count rerank vectors too
+  std::size_t threads = 0;                   ///< 0 = all cores
+  std::size_t repetitions = 3;
+  std::size_t warmup_queries = 100;
+  std::uint64_t seed = 42;
+  std::filesystem::path output;              ///< empty: results/<name>
+  std::filesystem::path cache_dir;           ///< empty: default_ground_truth_cache_dir()
+
+  /// "FILE:LINE:COL" of keys that later checks may need to point at (dotted key -> place),
+  /// e.g. "grid.codecs[1]", "k", "dataset.base". Absent keys are absent.
+  std::map<std::string, std::string> where;
+  /// The place of a key, or the file name when unknown.
+  std::string place(const std::string& key) const;
+};
+
+/// Parses a spec file. Throws qtune::error "FILE:LINE:COL: ..." on any problem.
+sweep_spec parse_sweep_spec(const std::filesystem::path& path);
+/// Parses YAML text; `file` names it in messages and anchors relative paths.
+sweep_spec parse_sweep_spec_text(const std::string& yaml, const std::filesystem::path& file);
+
+/// A canonical one-line-per-field text of everything that affects measurements (not the
+/// output folder); its hash keys results.jsonl for --resume.
+std::string canonical_text(const sweep_spec& spec);
+/// 16 hex digits (FNV-1a 64) of canonical_text().
+std::string spec_hash(const sweep_spec& spec);
+
+/// The commented template printed by `tune --example`.
+std::string example_spec_text();
+
+/// Parses "64MiB", "1.5 GB", "123456" into bytes; throws qtune::error otherwise.
+std::uint64_t parse_byte_size(const std::string& text);
+
+/// FNV-1a 64-bit of bytes, as 16 hex digits.
+std::string fnv1a_hex(const std::string& bytes);
+
+}  // namespace qtune

@@ -1,0 +1,82 @@
+// `tune groundtruth`: exact k-NN of queries against a base, written as .ivecs + .fvecs.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "cli/command.hpp"
+#include "qtune/dataset.hpp"
+#include "qtune/error.hpp"
+#include "qtune/ground_truth.hpp"
+
+namespace {
+
+struct groundtruth_options {
+  std::string base;
+  std::string queries;
+  std::string metric = "l2";
+  std::size_t k = 100;
+  std::string output;
+  std::string cache_dir;
+  bool no_cache = false;
+};
+
+void run_groundtruth(const groundtruth_options& o) {
+  const qtune::metric m = qtune::parse_metric(o.metric);
+  const auto t0 = std::chrono::steady_clock::now();
+  qtune::vectors base = qtune::read_vectors(o.base);
+  qtune::vectors queries = qtune::read_vectors(o.queries);
+  QTUNE_CHECK(base.dim() == queries.dim(), o.queries, ": queries have dimension ", queries.dim(), ", but ", o.base,
+              " has ", base.dim());
+  if (m == qtune::metric::cosine) {
+    base.normalize_rows(o.base);
+    queries.normalize_rows(o.queries);
+  }
+  const auto t1 = std::chrono::steady_clock::now();
+  const std::uint64_t computed_before = qtune::exact_knn_call_count();
+  std::filesystem::path cache_dir;
+  qtune::knn_result r;
+  if (o.no_cache) {
+    r = qtune::exact_knn(base.view(), queries.view(), m, o.k);
+  } else {
+    cache_dir = o.cache_dir.empty() ? qtune::default_ground_truth_cache_dir() : std::filesystem::path(o.cache_dir);
+    r = qtune::cached_exact_knn(base.view(), queries.view(), m, o.k, cache_dir);
+  }
+  const auto t2 = std::chrono::steady_clock::now();
+  qtune::write_knn(r, o.output);
+  auto dist_path = std::filesystem::path(o.output);
+  dist_path.replace_extension(".fvecs");
+  const double load_s = std::chrono::duration<double>(t1 - t0).count();
+  const double knn_s = std::chrono::duration<double>(t2 - t1).count();
+  const bool hit = !o.no_cache && qtune::exact_knn_call_count() == computed_before;
+  std::printf("groundtruth: nq=%zu n=%zu dim=%zu k=%zu metric=%s seconds=%.3f (load %.3f)%s -> %s, %s\n", r.nq,
+              base.rows(), base.dim(), r.k, qtune::to_string(m).c_str(), knn_s, load_s,
+              o.no_cache ? "" : (hit ? " [cache hit]" : " [computed, cached]"), o.output.c_str(),
+              dist_path.string().c_str());
+}
+
+}  // namespace
+
+QTUNE_CLI_COMMAND(groundtruth) {
+  auto* sub = app.add_subcommand("groundtruth", "Exact k-NN ground truth (ids .ivecs + distances .fvecs)");
+  auto opts = std::make_shared<groundtruth_options>();
+  sub->add_option("--base", opts->base, "Base vectors (.fvecs, .bvecs, .npy, .hdf5, IDX)")->required();
+  sub->add_option("--queries", opts->queries, "Query vectors (same formats)")->required();
+  sub->add_option("--metric", opts->metric, "l2 | ip | cosine (cosine normalises base and queries at load)")
+      ->capture_default_str();
+  sub->add_option("-k,--k", opts->k, "Neighbours per query")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("-o,--output", opts->output,
+                  "Ids output (.ivecs); distances are written beside it with extension .fvecs")
+      ->required();
+  sub->add_option("--cache-dir", opts->cache_dir,
+                  "Ground-truth cache folder (default: $QTUNE_CACHE_DIR, $XDG_CACHE_HOME/qtune/ground_truth "
+                  "or ~/.cache/qtune/ground_truth)");
+  sub->add_flag("--no-cache", opts->no_cache, "Compute without reading or writing the cache");
+  sub->callback([opts] {
+    const std::filesystem::path out(opts->output);
+    QTUNE_CHECK(out.extension() == ".ivecs", opts->output, ": the output must end in .ivecs (distances go beside it "
+                                                            "as .fvecs)");
+    run_groundtruth(*opts);
+  });
+}

@@ -1,0 +1,164 @@
+// The root command: `tune [options] SPEC.yaml` runs a sweep (qtune/sweep.hpp). Subcommands
+// registered by other cmd_*.cpp files take precedence over the positional SPEC.
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "cli/command.hpp"
+#include "qtune/error.hpp"
+#include "qtune/sweep.hpp"
+#include "qtune/sweep_spec.hpp"
+
+namespace {
+
+struct tune_options {
+  std::string spec;
+  double target_recall = -1;
+  std::string output;
+  long threads = -1;
+  long k = -1;
+  bool dry_run = false, resume = false, quiet = false, example = false;
+};
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends the process at once
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+std::string clock_text(double s) {
+  if (!(s >= 0) || s > 359999) return "--:--";
+  const long t = static_cast<long>(s + 0.5);
+  std::ostringstream o;
+  o << t / 60 << ":" << std::setw(2) << std::setfill('0') << t % 60;
+  return o.str();
+}
+
+/// Progress on stderr: a redrawn bar with ETA on a terminal, plain lines in a pipe.
+class progress_printer {
+ public:
+  explicit progress_printer(bool quiet) : quiet_(quiet), tty_(::isatty(STDERR_FILENO) == 1) {}
+  ~progress_printer() { finish(); }
+
+  void operator()(const qtune::sweep_progress& p) {
+    if (quiet_) return;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    if (!tty_) {
+      std::cerr << "[" << p.done << "/" << p.total << " " << clock_text(elapsed) << "] " << p.message << "\n";
+      return;
+    }
+    clear();
+    if (p.is_result || p.message.find(": ") != std::string::npos) std::cerr << "  " << p.message << "\n";
+    const double frac = p.total ? static_cast<double>(p.done) / p.total : 0.0;
+    const double eta = frac > 0.02 ? elapsed * (1 - frac) / frac : -1;
+    int width = 100;
+    winsize ws{};
+    if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) width = ws.ws_col;
+    const int bar = 30;
+    const int filled = static_cast<int>(frac * bar + 0.5);
+    std::ostringstream line;
+    line << "[" << std::string(filled, '#') << std::string(bar - filled, '.') << "] " << std::setw(3)
+         << static_cast<int>(frac * 100 + 0.5) << "%  " << clock_text(elapsed) << " elapsed, ETA " << clock_text(eta)
+         << "  " << p.message;
+    std::string s = line.str();
+    if (static_cast<int>(s.size()) > width - 1) s.resize(width - 1);
+    std::cerr << s << std::flush;
+    drawn_ = true;
+  }
+  void finish() {
+    if (drawn_) clear();
+  }
+
+ private:
+  void clear() {
+    if (drawn_) std::cerr << "\r\033[K" << std::flush;
+    drawn_ = false;
+  }
+  bool quiet_, tty_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+void run_tune(const tune_options& o) {
+  using namespace qtune;
+  if (o.example) {
+    std::cout << example_spec_text();
+    return;
+  }
+  if (o.spec.empty())
+    throw cli::exit_with{cli::exit_usage,
+                         "a sweep spec is required: tune [options] SPEC.yaml (tune --example prints a template, "
+                         "tune --help lists the commands)"};
+  sweep_spec spec = parse_sweep_spec(o.spec);
+  if (o.target_recall >= 0) {
+    QTUNE_CHECK(o.target_recall > 0 && o.target_recall <= 1, "--target-recall must be in (0, 1], got ",
+                o.target_recall);
+    spec.target_recall = o.target_recall;
+  }
+  if (!o.output.empty()) spec.output = o.output;
+  if (o.threads >= 0) spec.threads = static_cast<std::size_t>(o.threads);
+  if (o.k >= 0) {
+    QTUNE_CHECK(o.k >= 1 && o.k <= 1000, "--k must be in 1..1000, got ", o.k);
+    spec.k = static_cast<std::size_t>(o.k);
+  }
+
+  progress_printer printer(o.quiet);
+  sweep_options opt;
+  opt.resume = o.resume;
+  opt.dry_run = o.dry_run;
+  opt.stop = &g_stop;
+  opt.on_progress = [&printer](const sweep_progress& p) { printer(p); };
+  install_signal_handlers();
+  const sweep_outcome out = run_sweep(spec, opt);
+  printer.finish();
+  if (out.status == sweep_status::planned) {
+    std::cout << out.plan_text;
+    return;
+  }
+  if (out.status == sweep_status::interrupted) throw cli::exit_with{cli::exit_interrupted, out.summary};
+  std::cout << out.summary << "\n";
+  if (!o.quiet) {
+    std::ostringstream t;
+    t << std::fixed << std::setprecision(1) << out.seconds;
+    std::cout << "sweep took " << t.str() << " s, " << out.points.size() << " points"
+              << (out.points_resumed ? " (" + std::to_string(out.points_resumed) + " resumed)" : "") << "\n";
+  }
+  if (out.status == sweep_status::target_missed) throw cli::exit_with{cli::exit_target_missed, ""};
+}
+
+}  // namespace
+
+QTUNE_CLI_COMMAND(tune) {
+  auto o = std::make_shared<tune_options>();
+  app.add_option("spec", o->spec, "Sweep spec (YAML), e.g. sweeps/default.yaml; see sweeps/README.md");
+  app.add_option("--target-recall", o->target_recall, "Recall@k to reach (overrides the spec's target_recall)");
+  app.add_option("--output,-o", o->output, "Output folder (default results/<spec name>/)");
+  app.add_option("--threads", o->threads, "Threads for builds and batch QPS (0 = all cores)");
+  app.add_option("--k", o->k, "k of recall@k (overrides the spec)");
+  app.add_flag("--dry-run", o->dry_run, "Print the plan (builds, searches, estimated memory and time) and exit");
+  app.add_flag("--resume", o->resume, "Keep points already in results.jsonl (same spec) and measure the rest");
+  app.add_flag("--quiet,-q", o->quiet, "Print only the result");
+  app.add_flag("--example", o->example, "Print a commented template spec and exit");
+  app.footer(
+      "Exit codes: 0 recommended, 1 error, 2 usage, 3 target recall missed, 130 interrupted (results kept).");
+  CLI::App* root = &app;
+  app.callback([root, o] {
+    if (!root->get_subcommands().empty()) return;  // a subcommand ran instead
+    run_tune(*o);
+  });
+}

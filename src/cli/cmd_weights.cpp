@@ -1,0 +1,297 @@
+// `tune weights stats|quantize|dequantize|plan`: model-weight quantization (GGUF block formats).
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.hpp"
+#include "qtune/error.hpp"
+#include "qtune/weights.hpp"
+
+namespace {
+
+namespace w = qtune::weights;
+
+struct weights_options {
+  std::string model;
+  std::string out;
+  std::string type = "q4_k";
+  std::vector<std::string> types;
+  std::vector<std::string> tensor_types;  // "regex=type"
+  std::string importance;
+  bool json = false;
+  bool totals_only = false;
+  double budget_bpw = 0, budget_mb = 0, fit_gb = 0, overhead_gb = 0.5;
+};
+
+std::string shape_str(const w::tensor& t) {
+  std::string s;
+  for (std::size_t i = 0; i < t.ne.size(); ++i) s += (i ? "x" : "") + std::to_string(t.ne[i]);
+  return s;
+}
+
+// JSON has no infinity: an exact reconstruction reports snr_db as null.
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+nlohmann::json stats_json(const w::error_stats& s) {
+  return {{"n", s.n},           {"bytes", s.bytes},          {"bpw", num(s.bpw())},
+          {"rmse", num(s.rmse())}, {"rel_rmse", num(s.rel_rmse())}, {"max_abs", num(s.max_abs)},
+          {"snr_db", num(s.snr_db())}, {"cosine", num(s.cosine())}};
+}
+
+void print_stats_row(const std::string& a, const std::string& b, const std::string& c, const w::error_stats& s) {
+  std::printf("%-28s %-10s %-6s %6.3f %10.3e %9.5f %10.3e %7.2f %9.6f\n", a.c_str(), b.c_str(), c.c_str(), s.bpw(),
+              s.rmse(), s.rel_rmse(), s.max_abs, s.snr_db(), s.cosine());
+}
+
+std::vector<std::pair<std::string, w::wformat>> parse_overrides(const std::vector<std::string>& specs) {
+  std::vector<std::pair<std::string, w::wformat>> out;
+  for (const auto& s : specs) {
+    const auto eq = s.rfind('=');
+    QTUNE_CHECK(eq != std::string::npos && eq > 0 && eq + 1 < s.size(), "--tensor-type '", s,
+                "': expected REGEX=TYPE, e.g. 'token_embd|output=q8_0'");
+    out.emplace_back(s.substr(0, eq), w::parse_format(s.substr(eq + 1)));
+  }
+  return out;
+}
+
+const w::importance_map* load_importance(const weights_options& o, const w::model& m, w::importance_map& storage) {
+  if (o.importance.empty()) return nullptr;
+  storage = w::read_importance(o.importance, m);
+  return &storage;
+}
+
+void run_stats(const weights_options& o) {
+  const w::model m = w::read_model(o.model);
+  w::importance_map imp_storage;
+  const w::importance_map* imp = load_importance(o, m, imp_storage);
+  std::vector<w::wformat> types;
+  if (o.types.empty()) {
+    types = w::quantized_formats();
+    types.push_back({w::wtype::f16, 0});
+  } else {
+    for (const auto& t : o.types) types.push_back(w::parse_format(t));
+  }
+  nlohmann::json j = {{"model", o.model}, {"container", m.container}, {"tensors", m.tensors.size()},
+                      {"weights", m.total_values()}, {"bytes", m.total_bytes()}};
+  if (!o.json) {
+    std::printf("%s: %s, %zu tensors, %llu weights, %llu bytes of tensor data\n", o.model.c_str(),
+                m.container.c_str(), m.tensors.size(), static_cast<unsigned long long>(m.total_values()),
+                static_cast<unsigned long long>(m.total_bytes()));
+    std::printf("1-D tensors stay f32 and are not in the table; a type whose block does not divide a row falls back\n"
+                "(q4_k -> q5_0, q6_k -> q8_0, else f16), shown in the 'used' column.\n");
+  }
+  nlohmann::json jtypes = nlohmann::json::array();
+  std::vector<std::pair<w::wformat, w::quantized_model>> results;
+  for (const auto& f : types) {
+    std::vector<w::wformat> choice(m.tensors.size(), f);
+    results.emplace_back(f, w::quantize_model(m, choice, imp));
+  }
+  if (!o.json && !o.totals_only) {
+    std::printf("\n%-28s %-10s %-6s %6s %10s %9s %10s %7s %9s\n", "tensor", "shape", "used", "bpw", "rmse", "rel_rmse",
+                "max_abs", "snr_db", "cosine");
+    for (const auto& [f, q] : results) {
+      std::printf("-- %s\n", w::to_string(f).c_str());
+      for (const auto& qt : q.tensors) {
+        if (!w::is_quantizable(qt.info)) continue;
+        print_stats_row(qt.info.name, shape_str(qt.info), w::to_string(qt.info.format), qt.stats);
+      }
+    }
+  }
+  if (!o.json) {
+    std::printf("\ntotals over the quantized tensors (pooled), and the file size with 1-D tensors in f32:\n");
+    std::printf("%-8s %6s %10s %9s %10s %7s %9s %12s\n", "type", "bpw", "rmse", "rel_rmse", "max_abs", "snr_db",
+                "cosine", "file_bytes");
+  }
+  for (const auto& [f, q] : results) {
+    std::uint64_t file_bytes = 0;
+    for (const auto& qt : q.tensors) file_bytes += qt.info.nbytes;
+    if (o.json) {
+      nlohmann::json jt = {{"type", w::to_string(f)}, {"total", stats_json(q.total)}, {"file_bytes", file_bytes}};
+      nlohmann::json per = nlohmann::json::array();
+      for (const auto& qt : q.tensors) {
+        if (!w::is_quantizable(qt.info)) continue;
+        nlohmann::json e = stats_json(qt.stats);
+        e["tensor"] = qt.info.name;
+        e["used"] = w::to_string(qt.info.format);
+        e["ne"] = qt.info.ne;
+        per.push_back(e);
+      }
+      jt["tensors"] = per;
+      jtypes.push_back(jt);
+    } else {
+      const auto& s = q.total;
+      std::printf("%-8s %6.3f %10.3e %9.5f %10.3e %7.2f %9.6f %12llu\n", w::to_string(f).c_str(), s.bpw(), s.rmse(),
+                  s.rel_rmse(), s.max_abs, s.snr_db(), s.cosine(), static_cast<unsigned long long>(file_bytes));
+    }
+  }
+  if (o.json) {
+    j["types"] = jtypes;
+    std::cout << j.dump(2) << "\n";
+  }
+}
+
+void write_quantized(const std::string& out, const w::quantized_model& q) {
+  std::vector<w::tensor> infos;
+  for (const auto& qt : q.tensors) infos.push_back(qt.info);
+  w::write_gguf(out, q.metadata, infos, q.data);
+}
+
+void run_quantize(const weights_options& o) {
+  const w::model m = w::read_model(o.model);
+  w::importance_map imp_storage;
+  const w::importance_map* imp = load_importance(o, m, imp_storage);
+  const w::wformat f = w::parse_format(o.type);
+  QTUNE_CHECK(w::traits(f).in_gguf, "--type ", o.type, " has no GGUF type; use it with `tune weights stats`");
+  const auto overrides = parse_overrides(o.tensor_types);
+  std::vector<w::wformat> choice;
+  for (const auto& t : m.tensors) {
+    w::wformat c = f;
+    for (const auto& [re, ft] : overrides)
+      if (std::regex_search(t.name, std::regex(re))) {
+        c = ft;
+        break;
+      }
+    choice.push_back(c);
+  }
+  const w::quantized_model q = w::quantize_model(m, choice, imp);
+  write_quantized(o.out, q);
+  std::size_t fallbacks = 0;
+  for (const auto& qt : q.tensors)
+    if (w::is_quantizable(qt.info) && !(qt.info.format == qt.asked)) {
+      ++fallbacks;
+      std::printf("note: %s (%s) stored as %s: rows of %llu values do not fit %s blocks\n", qt.info.name.c_str(),
+                  shape_str(qt.info).c_str(), w::to_string(qt.info.format).c_str(),
+                  static_cast<unsigned long long>(qt.info.ne[0]), w::to_string(qt.asked).c_str());
+    }
+  std::printf("wrote %s: %zu tensors, %zu bytes of tensor data, %.3f bpw over quantized tensors, rel_rmse %.5f, "
+              "snr %.2f dB%s\n",
+              o.out.c_str(), q.tensors.size(), q.data.size(), q.total.bpw(), q.total.rel_rmse(), q.total.snr_db(),
+              fallbacks ? " (with fallbacks above)" : "");
+}
+
+void run_dequantize(const weights_options& o) {
+  const w::model m = w::read_model(o.model);
+  w::write_safetensors_f32(o.out, m);
+  std::printf("wrote %s: %zu tensors as F32\n", o.out.c_str(), m.tensors.size());
+}
+
+void run_plan(const weights_options& o) {
+  const w::model m = w::read_model(o.model);
+  w::importance_map imp_storage;
+  const w::importance_map* imp = load_importance(o, m, imp_storage);
+  w::plan_options po;
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  if (o.budget_bpw > 0) po.budget_bpw = o.budget_bpw;
+  if (o.budget_mb > 0) po.budget_mb = o.budget_mb;
+  if (!po.budget_bpw && !po.budget_mb) {
+    QTUNE_CHECK(o.fit_gb > 0, "plan: give --budget-bpw, --budget-mb or --fit-gb");
+    QTUNE_CHECK(o.fit_gb > o.overhead_gb, "plan: --fit-gb ", o.fit_gb, " leaves nothing after the overhead of ",
+                o.overhead_gb, " GiB");
+    po.budget_mb = (o.fit_gb - o.overhead_gb) * 1024.0;
+  }
+  QTUNE_CHECK(!(po.budget_bpw && po.budget_mb), "plan: give only one of --budget-bpw and --budget-mb");
+  po.overrides = parse_overrides(o.tensor_types);
+  const w::plan_result r = w::make_plan(m, po, imp);
+  const double bpw = 8.0 * static_cast<double>(r.bytes) / static_cast<double>(r.total_values);
+  const double need_gb = static_cast<double>(r.bytes) / gib + o.overhead_gb;
+  nlohmann::json j;
+  if (o.json) {
+    nlohmann::json jt = nlohmann::json::array();
+    for (const auto& t : r.tensors) {
+      const auto& c = t.candidates[t.chosen];
+      jt.push_back({{"tensor", t.name}, {"type", w::to_string(c.format)}, {"bytes", c.bytes},
+                    {"rel_rmse", std::sqrt(c.rel_mse)}, {"forced", t.forced}});
+    }
+    nlohmann::json jf = nlohmann::json::array();
+    for (const auto& p : r.front) jf.push_back({{"bytes", p.bytes}, {"rel_rmse", p.rel_rmse}});
+    j = {{"model", o.model}, {"feasible", r.feasible}, {"bytes", r.bytes}, {"bpw", bpw}, {"rel_rmse", r.rel_rmse},
+         {"fixed_bytes", r.fixed_bytes}, {"tensors", jt}, {"front", jf}};
+  } else {
+    std::printf("%-28s %-8s %10s %9s\n", "tensor", "type", "bytes", "rel_rmse");
+    for (const auto& t : r.tensors) {
+      const auto& c = t.candidates[t.chosen];
+      std::printf("%-28s %-8s %10llu %9.5f%s\n", t.name.c_str(), w::to_string(c.format).c_str(),
+                  static_cast<unsigned long long>(c.bytes), std::sqrt(c.rel_mse), t.forced ? "  (override)" : "");
+    }
+    std::printf("plan: %llu bytes (%.3f bpw over all %llu weights, 1-D tensors f32: %llu bytes), total rel_rmse %.5f%s\n",
+                static_cast<unsigned long long>(r.bytes), bpw, static_cast<unsigned long long>(r.total_values),
+                static_cast<unsigned long long>(r.fixed_bytes), r.rel_rmse,
+                r.feasible ? "" : "  -- BUDGET NOT MET: every tensor at its smallest type");
+    std::printf("\nsize-vs-error front (whole-model plans):\n%12s %8s %9s\n", "bytes", "bpw", "rel_rmse");
+    for (const auto& p : r.front)
+      std::printf("%12llu %8.3f %9.5f\n", static_cast<unsigned long long>(p.bytes),
+                  8.0 * static_cast<double>(p.bytes) / static_cast<double>(r.total_values), p.rel_rmse);
+  }
+  if (o.fit_gb > 0) {
+    const bool fits = need_gb <= o.fit_gb;
+    if (o.json) {
+      j["fit"] = {{"memory_gib", o.fit_gb}, {"overhead_gib", o.overhead_gb}, {"needed_gib", need_gb}, {"fits", fits}};
+    } else {
+      std::printf("\nfit in %.3g GiB: %s (weights %.4f GiB + stated overhead %.3g GiB = %.4f GiB)\n", o.fit_gb,
+                  fits ? "yes" : "no", static_cast<double>(r.bytes) / gib, o.overhead_gb, need_gb);
+    }
+  }
+  if (!o.out.empty()) {
+    std::vector<w::wformat> choice;
+    std::size_t k = 0;
+    for (const auto& t : m.tensors) {
+      if (w::is_quantizable(t)) {
+        const auto& pt = r.tensors[k++];
+        choice.push_back(pt.candidates[pt.chosen].format);
+      } else {
+        choice.push_back({w::wtype::f32, 0});
+      }
+    }
+    const w::quantized_model q = w::quantize_model(m, choice, imp);
+    write_quantized(o.out, q);
+    if (!o.json) std::printf("wrote %s\n", o.out.c_str());
+  }
+  if (o.json) std::cout << j.dump(2) << "\n";
+}
+
+}  // namespace
+
+QTUNE_CLI_COMMAND(weights) {
+  auto* sub = app.add_subcommand("weights", "Model-weight quantization: GGUF block formats, error reports, budgets");
+  sub->require_subcommand(1);
+  auto o = std::make_shared<weights_options>();
+
+  auto* st = sub->add_subcommand("stats", "Error of every block type on every tensor (RMSE, rel. RMSE, SNR, cosine, bpw)");
+  st->add_option("model", o->model, "MODEL.gguf or MODEL.safetensors")->required();
+  st->add_option("--types", o->types, "types to measure (default: q4_0 q4_1 q5_0 q5_1 q8_0 q4_k q6_k f16)")->delimiter(',');
+  st->add_option("--importance", o->importance, "importance weights: a 1-D .npy per column, or a directory of <tensor>.npy");
+  st->add_flag("--json", o->json, "JSON output");
+  st->add_flag("--totals-only", o->totals_only, "only the per-type totals");
+  st->callback([o] { run_stats(*o); });
+
+  auto* qu = sub->add_subcommand("quantize", "Quantize a model to one type and write GGUF v3");
+  qu->add_option("model", o->model, "MODEL.gguf or MODEL.safetensors")->required();
+  qu->add_option("--type", o->type, "q8_0, q4_0, q4_1, q5_0, q5_1, q4_k, q6_k, f16, f32")->required();
+  qu->add_option("-o,--output", o->out, "OUT.gguf")->required();
+  qu->add_option("--tensor-type", o->tensor_types, "override 'REGEX=TYPE' (repeatable)");
+  qu->add_option("--importance", o->importance, "importance weights (.npy or directory)");
+  qu->callback([o] { run_quantize(*o); });
+
+  auto* de = sub->add_subcommand("dequantize", "Write every tensor back as F32 safetensors");
+  de->add_option("model", o->model, "MODEL.gguf or MODEL.safetensors")->required();
+  de->add_option("-o,--output", o->out, "OUT.safetensors")->required();
+  de->callback([o] { run_dequantize(*o); });
+
+  auto* pl = sub->add_subcommand("plan", "Choose a type per tensor for a memory budget (size-vs-error front)");
+  pl->add_option("model", o->model, "MODEL.gguf or MODEL.safetensors")->required();
+  pl->add_option("--budget-bpw", o->budget_bpw, "bits per weight over all tensors");
+  pl->add_option("--budget-mb", o->budget_mb, "MiB of tensor data");
+  pl->add_option("--tensor-type", o->tensor_types, "override 'REGEX=TYPE' (repeatable)");
+  pl->add_option("-o,--output", o->out, "write the planned GGUF here");
+  pl->add_option("--fit-gb", o->fit_gb, "report whether weights + overhead fit in this many GiB (the budget when none is given)");
+  pl->add_option("--overhead-gb", o->overhead_gb, "stated runtime overhead (KV cache, buffers) in GiB, default 0.5");
+  pl->add_option("--importance", o->importance, "importance weights (.npy or directory)");
+  pl->add_flag("--json", o->json, "JSON output");
+  pl->callback([o] { run_plan(*o); });
+}

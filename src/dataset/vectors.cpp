@@ -1,0 +1,201 @@
+// qtune::vectors (mapping or heap storage), hashing, and the small helpers shared by the readers.
+#include <sys/mman.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <utility>
+
+#include "dataset/dataset_impl.hpp"
+
+namespace qtune {
+
+vectors::storage::~storage() {
+  if (map_addr) ::munmap(map_addr, map_len);
+}
+
+vectors::vectors(std::vector<float> values, std::size_t rows, std::size_t dim) {
+  QTUNE_CHECK(values.size() == rows * dim, "vectors: buffer holds ", values.size(), " floats, expected rows * dim = ",
+              rows, " * ", dim, " = ", rows * dim);
+  storage_ = std::make_unique<storage>();
+  storage_->heap = std::move(values);
+  view_ = {storage_->heap.data(), rows, dim, dim};
+}
+
+vectors::vectors(vectors&& o) noexcept : storage_(std::move(o.storage_)), view_(o.view_) { o.view_ = {}; }
+
+vectors& vectors::operator=(vectors&& o) noexcept {
+  if (this != &o) {
+    storage_ = std::move(o.storage_);
+    view_ = o.view_;
+    o.view_ = {};
+  }
+  return *this;
+}
+
+vectors::~vectors() = default;
+vectors::vectors() noexcept = default;
+
+bool vectors::is_mapped() const noexcept { return storage_ && storage_->map_addr != nullptr; }
+
+vectors vectors::slice(std::size_t begin, std::size_t end) const {
+  QTUNE_CHECK(begin <= end && end <= rows(), "vectors::slice: range [", begin, ", ", end, ") outside 0..", rows());
+  std::vector<float> out((end - begin) * dim());
+  for (std::size_t i = begin; i < end; ++i)
+    std::memcpy(out.data() + (i - begin) * dim(), row(i), dim() * sizeof(float));
+  return vectors(std::move(out), end - begin, dim());
+}
+
+vectors vectors::select(const std::vector<std::size_t>& ids) const {
+  std::vector<float> out(ids.size() * dim());
+  for (std::size_t j = 0; j < ids.size(); ++j) {
+    QTUNE_CHECK(ids[j] < rows(), "vectors::select: id ", ids[j], " at position ", j, " >= rows ", rows());
+    std::memcpy(out.data() + j * dim(), row(ids[j]), dim() * sizeof(float));
+  }
+  return vectors(std::move(out), ids.size(), dim());
+}
+
+void vectors::normalize_rows(const std::string& what) {
+  // Find the zero row before copying, so a failure leaves *this untouched.
+  std::vector<float> norms(rows());
+  for (std::size_t i = 0; i < rows(); ++i) {
+    const float* r = row(i);
+    double s = 0;
+    for (std::size_t j = 0; j < dim(); ++j) s += double(r[j]) * r[j];
+    QTUNE_CHECK(s > 0 && std::isfinite(s), what, ": vector ", i,
+                " has zero (or non-finite) L2 norm, cannot normalise it for cosine distance");
+    norms[i] = float(1.0 / std::sqrt(s));
+  }
+  if (is_mapped() || !view_.contiguous()) *this = slice(0, rows());
+  float* data = storage_->heap.data();
+  for (std::size_t i = 0; i < rows(); ++i)
+    for (std::size_t j = 0; j < dim(); ++j) data[i * dim() + j] *= norms[i];
+}
+
+vectors vectors_builder::mapped(void* addr, std::size_t len, const float* data, std::size_t rows, std::size_t dim,
+                                std::size_t stride) {
+  vectors v;
+  v.storage_ = std::make_unique<vectors::storage>();
+  v.storage_->map_addr = addr;
+  v.storage_->map_len = len;
+  v.view_ = {data, rows, dim, stride};
+  return v;
+}
+
+vectors vectors_builder::heap(std::vector<float> values, std::size_t rows, std::size_t dim) {
+  return vectors(std::move(values), rows, dim);
+}
+
+// --- hashing ----------------------------------------------------------------------------------
+
+namespace {
+constexpr std::uint64_t fnv_offset = 0xcbf29ce484222325ull;
+constexpr std::uint64_t fnv_prime = 0x100000001b3ull;
+
+inline std::uint64_t fnv1a(std::uint64_t h, const void* p, std::size_t n) noexcept {
+  const auto* b = static_cast<const unsigned char*>(p);
+  for (std::size_t i = 0; i < n; ++i) {
+    h ^= b[i];
+    h *= fnv_prime;
+  }
+  return h;
+}
+
+std::string hex16(std::uint64_t h) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+}  // namespace
+
+std::string content_hash(matrix_view<float> x) {
+  // Shape first (as two little-endian uint64), then the values row by row (stride ignored), so
+  // a mapped .fvecs and its heap copy hash the same.
+  std::uint64_t h = fnv_offset;
+  const std::uint64_t shape[2] = {x.rows, x.dim};
+  h = fnv1a(h, shape, sizeof shape);
+  for (std::size_t i = 0; i < x.rows; ++i) h = fnv1a(h, x.row(i), x.dim * sizeof(float));
+  return hex16(h);
+}
+
+std::string file_hash(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  QTUNE_CHECK(in, path.string(), ": cannot open file for hashing");
+  std::uint64_t h = fnv_offset;
+  std::vector<char> buf(1 << 16);
+  while (in) {
+    in.read(buf.data(), std::streamsize(buf.size()));
+    h = fnv1a(h, buf.data(), std::size_t(in.gcount()));
+  }
+  QTUNE_CHECK(in.eof(), path.string(), ": read error while hashing");
+  return hex16(h);
+}
+
+namespace dataset_detail {
+
+void check_finite(const std::filesystem::path& path, matrix_view<float> x) {
+  for (std::size_t i = 0; i < x.rows; ++i) {
+    const float* r = x.row(i);
+    for (std::size_t j = 0; j < x.dim; ++j)
+      if (!std::isfinite(r[j]))
+        fail(path.string(), ": vector ", i, " column ", j, " is ", r[j], ", expected a finite value");
+  }
+}
+
+void check_dim(const std::filesystem::path& path, std::int64_t dim, std::size_t max_dim, const char* where) {
+  QTUNE_CHECK(dim > 0, path.string(), ": ", where, " dimension is ", dim, ", expected > 0");
+  QTUNE_CHECK(std::uint64_t(dim) <= max_dim, path.string(), ": ", where, " dimension is ", dim,
+              ", larger than read_options::max_dim = ", max_dim, " (corrupt or wrong format?)");
+}
+
+float half_to_float(std::uint16_t h) noexcept {
+  const std::uint32_t sign = std::uint32_t(h & 0x8000) << 16;
+  std::uint32_t exp = (h >> 10) & 0x1f;
+  std::uint32_t mant = h & 0x3ff;
+  std::uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else {  // subnormal: renormalise
+      exp = 127 - 15 + 1;
+      while (!(mant & 0x400)) {
+        mant <<= 1;
+        --exp;
+      }
+      mant &= 0x3ff;
+      bits = sign | (exp << 23) | (mant << 13);
+    }
+  } else if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else {
+    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  }
+  return std::bit_cast<float>(bits);
+}
+
+std::uint16_t float_to_half(float f) noexcept {
+  const std::uint32_t x = std::bit_cast<std::uint32_t>(f);
+  const std::uint16_t sign = std::uint16_t((x >> 16) & 0x8000);
+  const std::uint32_t absx = x & 0x7fffffffu;
+  if (absx >= 0x7f800000u)  // inf or nan
+    return std::uint16_t(sign | 0x7c00 | (absx > 0x7f800000u ? 0x200 : 0));
+  if (absx >= 0x477ff000u) return std::uint16_t(sign | 0x7c00);  // rounds to >= 65520 -> inf
+  if (absx < 0x38800000u) {                                       // below the smallest normal half
+    if (absx < 0x33000000u) return sign;                          // < 2^-25 rounds to zero
+    const std::uint32_t e = absx >> 23;
+    const std::uint32_t m = (absx & 0x7fffff) | 0x800000;
+    const std::uint32_t shift = 126 - e;  // 14 - (e - 127) + 13 - 1 ... in [14, 24]
+    std::uint32_t half_m = m >> (shift);
+    const std::uint32_t rem = m & ((1u << shift) - 1);
+    const std::uint32_t halfway = 1u << (shift - 1);
+    if (rem > halfway || (rem == halfway && (half_m & 1))) ++half_m;
+    return std::uint16_t(sign | half_m);
+  }
+  std::uint32_t h = ((absx - 0x38000000u) >> 13);  // rebias exponent, drop 13 mantissa bits
+  const std::uint32_t rem = absx & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) ++h;  // carries into the exponent correctly
+  return std::uint16_t(sign | h);
+}
+
+}  // namespace dataset_detail
+}  // namespace qtune

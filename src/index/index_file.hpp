@@ -1,0 +1,67 @@
+#pragma once
+// The qtune index file container (private to src/index).
+//
+// Layout (little-endian):
+//   magic        8 bytes  "QTUNEIDX"
+//   version      u32      index_file_version
+//   header_size  u32      bytes of the header text that follows
+//   header       text     "key=value\n" lines: kind, codec, m, ef_construction, ef_search, rerank,
+//                         metric, seed, graph_source, dim, count
+//   payload_size u64
+//   checksum     u64      FNV-1a 64 over the payload bytes
+//   payload      sections: tag (4 ASCII bytes), size (u64), bytes
+//                  CODC  save_codec() output            (hnsw)
+//                  GRPH  hnswlib saveIndex() bytes      (hnsw)
+//                  RRNK  count * dim float32 rows       (hnsw, when full vectors are kept)
+//                  FAIS  faiss::write_index() bytes     (faiss)
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "qtune/index.hpp"
+
+namespace qtune::detail {
+
+inline constexpr std::uint32_t index_file_version = 1;
+
+struct index_file {
+  index_config config;
+  std::size_t dim = 0;
+  std::size_t count = 0;
+  std::vector<std::pair<std::string, std::string>> sections;  ///< (tag, bytes), in file order
+
+  /// Bytes of the section `tag`; throws qtune::error naming `path` when it is missing.
+  const std::string& section(const std::string& tag, const std::filesystem::path& path) const;
+};
+
+/// FNV-1a 64-bit hash of n bytes.
+std::uint64_t fnv1a64(const void* data, std::size_t n) noexcept;
+
+/// Writes `f` to `path` atomically (temporary file in the same folder, then rename).
+void write_index_file(const std::filesystem::path& path, const index_file& f);
+/// Reads and validates a file: magic, version, header keys, sizes, checksum. Every failure is a
+/// qtune::error naming the file.
+index_file read_index_file(const std::filesystem::path& path);
+
+/// A unique temporary file path (for libraries that only read/write named files); removed by
+/// the destructor.
+class temp_file {
+ public:
+  temp_file();
+  ~temp_file();
+  temp_file(const temp_file&) = delete;
+  temp_file& operator=(const temp_file&) = delete;
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// Whole file as bytes; throws qtune::error naming the file.
+std::string read_file_bytes(const std::filesystem::path& path);
+void write_file_bytes(const std::filesystem::path& path, const std::string& bytes);
+
+}  // namespace qtune::detail

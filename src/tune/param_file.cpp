@@ -1,0 +1,438 @@
+// recommended.yaml: written for a reviewer (comments say what each number means and how it was
+// measured), read back by load_param_file() so the library can open an index from it.
+#include "qtune/param_file.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "qtune/error.hpp"
+
+namespace qtune {
+
+namespace {
+
+/// A YAML double-quoted scalar.
+std::string q(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+std::string num(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+std::string ci(const recall_ci& r) {
+  return "{value: " + num(r.value) + ", ci95: [" + num(r.lo) + ", " + num(r.hi) + "]}";
+}
+
+/// The codec family and its numbers, parsed from a canonical name.
+struct codec_parts {
+  bool rotated = false;
+  std::string family;        // fp32 fp16 bf16 sq8 sq4 pq other
+  std::size_t pq_m = 0, pq_bits = 0;
+};
+
+codec_parts split_codec(std::string name) {
+  codec_parts c;
+  if (name.rfind("rot,", 0) == 0) {
+    c.rotated = true;
+    name = name.substr(4);
+  }
+  const std::string base = name.substr(0, name.find(':'));
+  if (base == "fp32" || base == "fp16" || base == "bf16" || base == "sq8" || base == "sq4") {
+    c.family = base;
+  } else if (base.rfind("pq", 0) == 0) {
+    c.family = "pq";
+    unsigned m = 0, b = 8;
+    if (std::sscanf(base.c_str(), "pq%ux%u", &m, &b) >= 1) c.pq_m = m, c.pq_bits = b;
+  } else {
+    c.family = base;
+  }
+  return c;
+}
+
+std::string metric_word(metric m, const char* l2, const char* ip, const char* cosine) {
+  switch (m) {
+    case metric::l2: return l2;
+    case metric::ip: return ip;
+    case metric::cosine: return cosine;
+  }
+  return l2;
+}
+
+}  // namespace
+
+std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size_t k) {
+  std::ostringstream o;
+  const std::size_t r = cfg.rerank;
+  const std::string M = std::to_string(cfg.m), efc = std::to_string(cfg.ef_construction),
+                    ef = std::to_string(cfg.ef_search);
+  if (cfg.kind.rfind("faiss:", 0) == 0) {
+    const std::string factory = cfg.kind.substr(6);
+    o << "  faiss:\n"
+      << "    factory: " << q(factory) << "        # faiss.index_factory(d, factory, metric)\n"
+      << "    efSearch: " << ef << "        # faiss.ParameterSpace().set_index_parameter(index, \"efSearch\", "
+      << ef << ")\n"
+      << "    efConstruction: " << efc << "   # index.hnsw.efConstruction, set before add()\n"
+      << "  note: " << q("measured as a FAISS index; other systems: translate the factory string by hand") << "\n";
+    return o.str();
+  }
+  const codec_parts c = split_codec(cfg.codec);
+  const std::size_t ef_eff = std::max(cfg.ef_search, k * std::max<std::size_t>(r, 1));
+  // --- FAISS ---
+  std::string storage, faiss_note;
+  if (c.family == "fp32") storage = "Flat";
+  else if (c.family == "fp16") storage = "SQfp16";
+  else if (c.family == "bf16") storage = "SQbf16", faiss_note = "SQbf16 needs FAISS >= 1.8; 1.7.3 has no bf16";
+  else if (c.family == "sq8") storage = "SQ8";
+  else if (c.family == "sq4") storage = "SQ4";
+  std::string factory;
+  if (c.family == "pq") {
+    factory = "HNSW" + M + "_PQ" + std::to_string(c.pq_m) + (c.pq_bits == 8 ? "" : "x" + std::to_string(c.pq_bits));
+    faiss_note = "IndexHNSWPQ builds its graph on PQ codes; qtune builds it as recorded in index.kind";
+  } else if (!storage.empty()) {
+    factory = "HNSW" + M + "," + storage;
+  }
+  if (!factory.empty() && c.rotated) {
+    factory = "RR" + std::to_string(dim) + "," + factory;
+    faiss_note += std::string(faiss_note.empty() ? "" : "; ") + "rotation: RR is a random rotation, not qtune's";
+  }
+  if (!factory.empty() && r > 0) factory += ",RFlat";
+  o << "  faiss:\n";
+  if (factory.empty()) {
+    o << "    note: " << q("no FAISS equivalent of codec " + cfg.codec) << "\n";
+  } else {
+    o << "    factory: " << q(factory) << "\n"
+      << "    efConstruction: " << efc << "    # index.hnsw.efConstruction (set before add)\n"
+      << "    efSearch: " << ef << "    # ParameterSpace: \"efSearch=" << ef << "\"\n";
+    if (r > 0) o << "    k_factor: " << r << "    # IndexRefineFlat.k_factor (rerank)\n";
+    if (!faiss_note.empty()) o << "    note: " << q(faiss_note) << "\n";
+  }
+  // --- hnswlib ---
+  o << "  hnswlib:\n"
+    << "    space: " << q(metric_word(cfg.distance, "l2", "ip", "cosine")) << "\n"
+    << "    M: " << M << "\n"
+    << "    ef_construction: " << efc << "\n"
+    << "    ef: " << ef << "    # index.set_ef(" << ef << ")\n";
+  if (c.family != "fp32" || r > 0)
+    o << "    note: " << q("hnswlib stores float32 only: no equivalent of codec " + cfg.codec +
+                         (r > 0 ? " or of rerank" : "") + "; this is the fp32 graph with the same M/ef")
+      << "\n";
+  // --- Qdrant ---
+  o << "  qdrant:\n"
+    << "    hnsw_config: {m: " << M << ", ef_construct: " << efc << "}\n";
+  std::string qnote;
+  if (c.family == "sq8") {
+    o << "    quantization_config: {scalar: {type: int8, always_ram: true}}\n";
+  } else if (c.family == "pq" && c.pq_m > 0) {
+    const double ratio = static_cast<double>(dim) * 4.0 / (static_cast<double>(c.pq_m) * c.pq_bits / 8.0);
+    const char* allowed[] = {"x4", "x8", "x16", "x32", "x64"};
+    const double values[] = {4, 8, 16, 32, 64};
+    int best = 0;
+    for (int i = 1; i < 5; ++i)
+      if (std::fabs(std::log(values[i] / ratio)) < std::fabs(std::log(values[best] / ratio))) best = i;
+    o << "    quantization_config: {product: {compression: " << allowed[best] << ", always_ram: true}}\n";
+    qnote = "qtune's PQ compresses " + num(ratio) + "x; Qdrant offers x4..x64, nearest chosen";
+  } else if (c.family == "fp16") {
+    o << "    vectors: {datatype: float16}\n";
+  } else if (c.family == "fp32") {
+    o << "    quantization_config: null\n";
+  } else {
+    qnote = "no Qdrant equivalent of codec " + cfg.codec + " (scalar quantization is int8 only)";
+  }
+  o << "    search_params: {hnsw_ef: " << ef;
+  if (r > 0) o << ", quantization: {rescore: true, oversampling: " << r << "}";
+  else if (c.family == "sq8" || c.family == "pq") o << ", quantization: {rescore: false}";
+  o << "}\n";
+  if (!qnote.empty()) o << "    note: " << q(qnote) << "\n";
+  // --- Weaviate ---
+  o << "  weaviate:\n"
+    << "    vectorIndexType: hnsw\n"
+    << "    vectorIndexConfig:\n"
+    << "      maxConnections: " << M << "\n"
+    << "      efConstruction: " << efc << "\n"
+    << "      ef: " << ef << "\n";
+  if (c.family == "sq8") o << "      sq: {enabled: true" << (r > 0 ? ", rescoreLimit: " + std::to_string(k * r) : "") << "}\n";
+  else if (c.family == "pq" && c.pq_m > 0)
+    o << "      pq: {enabled: true, segments: " << c.pq_m << ", centroids: " << (1u << c.pq_bits) << "}\n";
+  if (c.family != "fp32" && c.family != "sq8" && c.family != "pq")
+    o << "    note: " << q("no Weaviate equivalent of codec " + cfg.codec + " (it offers pq, sq (8-bit), bq)") << "\n";
+  else
+    o << "    note: " << q("Weaviate's layer 0 keeps 2 x maxConnections links, as hnswlib's M") << "\n";
+  // --- Milvus ---
+  o << "  milvus:\n";
+  if (c.family == "fp32") {
+    o << "    index_type: HNSW\n    params: {M: " << M << ", efConstruction: " << efc << "}\n"
+      << "    search_params: {ef: " << ef << "}\n";
+  } else if (c.family == "pq" && c.pq_m > 0) {
+    o << "    index_type: HNSW_PQ\n    params: {M: " << M << ", efConstruction: " << efc << ", m: " << c.pq_m
+      << ", nbits: " << c.pq_bits << (r > 0 ? ", refine: true, refine_type: FP32" : "") << "}\n"
+      << "    search_params: {ef: " << ef << (r > 0 ? ", refine_k: " + std::to_string(r) : "") << "}\n";
+  } else if (c.family == "sq8" || c.family == "sq4" || c.family == "fp16" || c.family == "bf16") {
+    const std::string sq = c.family == "sq8" ? "SQ8" : c.family == "sq4" ? "SQ4U" : c.family == "fp16" ? "FP16" : "BF16";
+    o << "    index_type: HNSW_SQ\n    params: {M: " << M << ", efConstruction: " << efc << ", sq_type: " << sq
+      << (r > 0 ? ", refine: true, refine_type: FP32" : "") << "}\n"
+      << "    search_params: {ef: " << ef << (r > 0 ? ", refine_k: " + std::to_string(r) : "") << "}\n";
+    if (c.family == "sq4")
+      o << "    note: " << q("SQ4U (Milvus >= 2.6.8) uses one global range, qtune's sq4 one range per dimension") << "\n";
+  } else {
+    o << "    note: " << q("no Milvus equivalent of codec " + cfg.codec) << "\n";
+  }
+  // --- pgvector ---
+  const std::string ops = metric_word(cfg.distance, "l2_ops", "ip_ops", "cosine_ops");
+  o << "  pgvector:\n";
+  if (c.family == "fp32" || c.family == "fp16") {
+    const std::string type = c.family == "fp32" ? "vector" : "halfvec";
+    o << "    create_index: " << q("CREATE INDEX ON items USING hnsw (embedding " + type + "_" + ops +
+                                 ") WITH (m = " + M + ", ef_construction = " + efc + ")")
+      << "\n"
+      << "    m: " << M << "\n    ef_construction: " << efc << "\n"
+      << "    hnsw.ef_search: " << ef << "    # SET hnsw.ef_search = " << ef << " (at most 1000)\n";
+  } else {
+    o << "    m: " << M << "\n    ef_construction: " << efc << "\n    hnsw.ef_search: " << ef << "\n"
+      << "    note: " << q("pgvector has no " + cfg.codec + " storage (vector, halfvec, bit only); these are the fp32 graph settings") << "\n";
+  }
+  // --- Elasticsearch ---
+  o << "  elasticsearch:\n";
+  std::string es_type;
+  if (c.family == "fp32") es_type = "hnsw";
+  else if (c.family == "sq8") es_type = "int8_hnsw";
+  else if (c.family == "sq4") es_type = "int4_hnsw";
+  if (es_type.empty()) {
+    o << "    note: " << q("no Elasticsearch equivalent of codec " + cfg.codec +
+                         " (dense_vector offers hnsw, int8_hnsw, int4_hnsw, bbq_hnsw)")
+      << "\n";
+  } else {
+    o << "    index_options: {type: " << es_type << ", m: " << M << ", ef_construction: " << efc;
+    if (r > 0 && es_type != "hnsw") o << ", rescore_vector: {oversample: " << r << "}";
+    o << "}\n"
+      << "    knn: {k: " << k << ", num_candidates: " << ef_eff << "}\n"
+      << "    note: " << q("num_candidates plays efSearch's role (it must be >= k)") << "\n";
+  }
+  return o.str();
+}
+
+std::string render_param_file(const recommended_params& p) {
+  const auto& m = p.measured;
+  const auto& v = p.provenance;
+  std::ostringstream o;
+  o << "# qtune recommended index parameters.\n"
+    << "# Chosen by `tune` among the measured configurations whose recall on the tuning queries met the\n"
+    << "# target, by the objective below, then confirmed on held-out validation queries that never\n"
+    << "# steered the search. Review the numbers and provenance before deploying.\n"
+    << "qtune_param_file: 1\n"
+    << "index:\n"
+    << "  kind: " << q(p.config.kind) << "\n"
+    << "  codec: " << q(p.config.codec) << "\n"
+    << "  m: " << p.config.m << "                 # HNSW M (links per node; layer 0 keeps 2M)\n"
+    << "  ef_construction: " << p.config.ef_construction << "\n"
+    << "  ef_search: " << p.config.ef_search << "\n"
+    << "  rerank: " << p.config.rerank << "            # 0 = off; r = re-score the top k*r on full vectors\n"
+    << "  metric: " << to_string(p.config.distance) << "\n"
+    << "  seed: " << p.config.seed << "\n"
+    << "dim: " << p.dim << "\n"
+    << "k: " << p.k << "\n"
+    << "target_recall: " << num(p.target_recall) << "\n"
+    << "recall: " << (p.steer_by == recall_measure::ids ? "ids" : "distance")
+    << "          # which recall steered: ids (id intersection) | distance (ann-benchmarks)\n"
+    << "objective: " << to_string(p.objective) << "\n"
+    << "measured:\n"
+    << "  base_vectors: " << m.n_base << "\n"
+    << "  tuning_queries: " << m.n_tuning << "\n"
+    << "  validation_queries: " << m.n_validation << "\n"
+    << "  # recall@k with 95% bootstrap intervals over queries\n"
+    << "  tuning_recall_ids: " << ci(m.tuning_recall_ids) << "\n"
+    << "  validation_recall_ids: " << ci(m.validation_recall_ids) << "\n"
+    << "  tuning_recall_distance: " << ci(m.tuning_recall_distance) << "\n"
+    << "  validation_recall_distance: " << ci(m.validation_recall_distance) << "\n"
+    << "  # one query at a time on one thread, after warm-up; medians over repetitions\n"
+    << "  latency_p50_us: " << num(m.latency_p50_us.median) << "\n"
+    << "  latency_p95_us: " << num(m.latency_p95_us.median) << "\n"
+    << "  latency_p99_us: " << num(m.latency_p99_us.median) << "\n"
+    << "  qps_single_thread: " << num(m.qps_single.median) << "\n"
+    << "  qps_batch: " << num(m.qps_batch.median) << "\n"
+    << "  batch_threads: " << m.threads << "\n"
+    << "  # analytic memory: resident = graph + codes + codec tables; rerank = full vectors read by rerank\n"
+    << "  resident_bytes: " << m.resident_bytes << "\n"
+    << "  rerank_bytes: " << m.rerank_bytes << "\n"
+    << "  total_bytes: " << m.total_bytes() << "\n"
+    << "  bytes_per_vector: " << num(m.n_base ? static_cast<double>(m.total_bytes()) / m.n_base : 0) << "\n"
+    << "  resident_bytes_per_vector: "
+    << num(m.n_base ? static_cast<double>(m.resident_bytes) / m.n_base : 0) << "\n"
+    << "  build_seconds: " << num(m.build_seconds) << "\n"
+    << "provenance:\n"
+    << "  dataset_base: " << q(v.base_path) << "\n"
+    << "  dataset_base_hash: " << q(v.base_hash) << "      # content_hash of the rows used\n"
+    << "  dataset_queries: " << q(v.queries_path) << "\n"
+    << "  dataset_queries_hash: " << q(v.queries_hash) << "\n"
+    << "  ground_truth: " << q(v.ground_truth) << "\n"
+    << "  spec: " << q(v.spec_path) << "\n"
+    << "  spec_file_hash: " << q(v.spec_file_hash) << "\n"
+    << "  spec_hash: " << q(v.spec_hash) << "      # of the effective spec (after command-line overrides)\n"
+    << "  qtune_version: " << q(v.qtune_version) << "\n"
+    << "  git_commit: " << q(v.git_commit) << "\n"
+    << "  cpu: " << q(v.cpu) << "\n"
+    << "  simd_level: " << q(v.simd_level) << "\n"
+    << "  threads: " << v.threads << "\n"
+    << "  date: " << q(v.date) << "\n"
+    << "# The same choice spelled for other systems (exact key names; a note where there is no\n"
+    << "# equivalent). Their recall will differ somewhat: re-measure there before relying on it.\n"
+    << "deploy:\n"
+    << deploy_spellings(p.config, p.dim, p.k);
+  return o.str();
+}
+
+void write_param_file(const std::filesystem::path& path, const recommended_params& p) {
+  write_file_atomic(path, render_param_file(p));
+}
+
+namespace {
+
+struct reader {
+  std::filesystem::path file;
+  std::string where(const YAML::Node& n) const {
+    const YAML::Mark m = n.Mark();
+    if (m.is_null()) return file.string();
+    return file.string() + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+  }
+  YAML::Node need(const YAML::Node& parent, const char* key, const std::string& path) const {
+    YAML::Node n = parent[key];
+    if (!n) fail(where(parent), ": missing key '", path.empty() ? key : path + "." + key, "'");
+    return n;
+  }
+  template <class T>
+  T get(const YAML::Node& parent, const char* key, const std::string& path = "") const {
+    YAML::Node n = need(parent, key, path);
+    try {
+      return n.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(where(n), ": '", path.empty() ? key : path + "." + key, "' has a value of the wrong type");
+    }
+  }
+  recall_ci get_ci(const YAML::Node& parent, const char* key) const {
+    YAML::Node n = need(parent, key, "measured");
+    recall_ci r;
+    r.value = get<double>(n, "value", std::string("measured.") + key);
+    YAML::Node c = need(n, "ci95", std::string("measured.") + key);
+    if (!c.IsSequence() || c.size() != 2) fail(where(c), ": ci95 must be [lo, hi]");
+    r.lo = c[0].as<double>();
+    r.hi = c[1].as<double>();
+    return r;
+  }
+};
+
+}  // namespace
+
+recommended_params parse_param_file_text(const std::string& yaml, const std::filesystem::path& file) {
+  reader rd{file};
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::Exception& e) {
+    fail(file.string(), ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ", e.msg);
+  }
+  if (!root.IsMap()) fail(file.string(), ": not a qtune parameter file (expected a mapping)");
+  const int version = rd.get<int>(root, "qtune_param_file");
+  if (version != 1) fail(rd.where(root["qtune_param_file"]), ": unsupported parameter file version ", version);
+  recommended_params p;
+  const YAML::Node ix = rd.need(root, "index", "");
+  p.config.kind = rd.get<std::string>(ix, "kind", "index");
+  p.config.codec = rd.get<std::string>(ix, "codec", "index");
+  p.config.m = rd.get<std::size_t>(ix, "m", "index");
+  p.config.ef_construction = rd.get<std::size_t>(ix, "ef_construction", "index");
+  p.config.ef_search = rd.get<std::size_t>(ix, "ef_search", "index");
+  p.config.rerank = rd.get<std::size_t>(ix, "rerank", "index");
+  try {
+    p.config.distance = parse_metric(rd.get<std::string>(ix, "metric", "index"));
+  } catch (const error& e) {
+    fail(rd.where(ix["metric"]), ": ", e.what());
+  }
+  p.config.seed = rd.get<std::uint64_t>(ix, "seed", "index");
+  p.dim = rd.get<std::size_t>(root, "dim");
+  p.k = rd.get<std::size_t>(root, "k");
+  p.target_recall = rd.get<double>(root, "target_recall");
+  const std::string rec = rd.get<std::string>(root, "recall");
+  if (rec != "ids" && rec != "distance") fail(rd.where(root["recall"]), ": recall must be ids or distance");
+  p.steer_by = rec == "ids" ? recall_measure::ids : recall_measure::distance;
+  try {
+    p.objective = parse_objective(rd.get<std::string>(root, "objective"));
+  } catch (const error& e) {
+    fail(rd.where(root["objective"]), ": ", e.what());
+  }
+  const YAML::Node ms = rd.need(root, "measured", "");
+  auto& m = p.measured;
+  m.kind = p.config.kind;
+  m.codec = p.config.codec;
+  m.m = p.config.m;
+  m.ef_construction = p.config.ef_construction;
+  m.ef_search = p.config.ef_search;
+  m.rerank = p.config.rerank;
+  m.n_base = rd.get<std::size_t>(ms, "base_vectors", "measured");
+  m.n_tuning = rd.get<std::size_t>(ms, "tuning_queries", "measured");
+  m.n_validation = rd.get<std::size_t>(ms, "validation_queries", "measured");
+  m.tuning_recall_ids = rd.get_ci(ms, "tuning_recall_ids");
+  m.validation_recall_ids = rd.get_ci(ms, "validation_recall_ids");
+  m.tuning_recall_distance = rd.get_ci(ms, "tuning_recall_distance");
+  m.validation_recall_distance = rd.get_ci(ms, "validation_recall_distance");
+  auto med = [&](const char* key) {
+    const double x = rd.get<double>(ms, key, "measured");
+    return stat3{x, x, x};
+  };
+  m.latency_p50_us = med("latency_p50_us");
+  m.latency_p95_us = med("latency_p95_us");
+  m.latency_p99_us = med("latency_p99_us");
+  m.qps_single = med("qps_single_thread");
+  m.qps_batch = med("qps_batch");
+  m.threads = rd.get<std::size_t>(ms, "batch_threads", "measured");
+  m.resident_bytes = rd.get<std::size_t>(ms, "resident_bytes", "measured");
+  m.rerank_bytes = rd.get<std::size_t>(ms, "rerank_bytes", "measured");
+  m.build_seconds = rd.get<double>(ms, "build_seconds", "measured");
+  const YAML::Node pv = rd.need(root, "provenance", "");
+  auto& v = p.provenance;
+  v.base_path = rd.get<std::string>(pv, "dataset_base", "provenance");
+  v.base_hash = rd.get<std::string>(pv, "dataset_base_hash", "provenance");
+  v.queries_path = rd.get<std::string>(pv, "dataset_queries", "provenance");
+  v.queries_hash = rd.get<std::string>(pv, "dataset_queries_hash", "provenance");
+  v.ground_truth = rd.get<std::string>(pv, "ground_truth", "provenance");
+  v.spec_path = rd.get<std::string>(pv, "spec", "provenance");
+  v.spec_file_hash = rd.get<std::string>(pv, "spec_file_hash", "provenance");
+  v.spec_hash = rd.get<std::string>(pv, "spec_hash", "provenance");
+  v.qtune_version = rd.get<std::string>(pv, "qtune_version", "provenance");
+  v.git_commit = rd.get<std::string>(pv, "git_commit", "provenance");
+  v.cpu = rd.get<std::string>(pv, "cpu", "provenance");
+  v.simd_level = rd.get<std::string>(pv, "simd_level", "provenance");
+  v.threads = rd.get<std::size_t>(pv, "threads", "provenance");
+  v.date = rd.get<std::string>(pv, "date", "provenance");
+  m.spec_hash = v.spec_hash;
+  p.config.threads = v.threads;
+  return p;
+}
+
+recommended_params load_param_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  QTUNE_CHECK(in, path.string(), ": cannot open the parameter file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_param_file_text(text.str(), path);
+}
+
+}  // namespace qtune

@@ -1,0 +1,251 @@
+// Results on disk: results.jsonl (appended and flushed point by point, so a killed sweep
+// loses at most the point in flight), results.csv and pareto.csv (rewritten atomically).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "qtune/error.hpp"
+#include "qtune/pareto.hpp"
+#include "qtune/recommend.hpp"
+#include "qtune/sweep.hpp"
+
+namespace qtune {
+
+using json = nlohmann::json;
+
+stat3 summarize(std::vector<double> values) {
+  QTUNE_CHECK(!values.empty(), "summarize: no values");
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  const double med = n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+  return {med, values.front(), values.back()};
+}
+
+std::string measured_point::build_key() const {
+  if (kind == "hnsw")
+    return kind + "|" + codec + "|M" + std::to_string(m) + "|efc" + std::to_string(ef_construction);
+  return kind + "|efc" + std::to_string(ef_construction);
+}
+
+std::string measured_point::key() const {
+  return build_key() + "|ef" + std::to_string(ef_search) + "|rr" + std::to_string(rerank);
+}
+
+std::string measured_point::describe() const {
+  std::ostringstream o;
+  if (kind == "hnsw") o << "hnsw " << codec << " M=" << m;
+  else o << kind;
+  o << " efC=" << ef_construction << " ef=" << ef_search;
+  if (rerank) o << " rerank=" << rerank;
+  return o.str();
+}
+
+namespace {
+
+json to_j(const stat3& s) { return json{{"median", s.median}, {"min", s.min}, {"max", s.max}}; }
+json to_j(const recall_ci& r) { return json{{"value", r.value}, {"lo", r.lo}, {"hi", r.hi}}; }
+stat3 stat_of(const json& j) { return {j.at("median").get<double>(), j.at("min").get<double>(), j.at("max").get<double>()}; }
+recall_ci ci_of(const json& j) { return {j.at("value").get<double>(), j.at("lo").get<double>(), j.at("hi").get<double>()}; }
+
+}  // namespace
+
+std::string to_json_line(const measured_point& p) {
+  json j{
+      {"key", p.key()},
+      {"kind", p.kind},
+      {"codec", p.codec},
+      {"m", p.m},
+      {"ef_construction", p.ef_construction},
+      {"ef_search", p.ef_search},
+      {"rerank", p.rerank},
+      {"auto_found", p.auto_found},
+      {"auto_probes", p.auto_probes},
+      {"tuning_recall_ids", to_j(p.tuning_recall_ids)},
+      {"tuning_recall_distance", to_j(p.tuning_recall_distance)},
+      {"validation_recall_ids", to_j(p.validation_recall_ids)},
+      {"validation_recall_distance", to_j(p.validation_recall_distance)},
+      {"latency_p50_us", to_j(p.latency_p50_us)},
+      {"latency_p95_us", to_j(p.latency_p95_us)},
+      {"latency_p99_us", to_j(p.latency_p99_us)},
+      {"qps_single", to_j(p.qps_single)},
+      {"qps_batch", to_j(p.qps_batch)},
+      {"threads", p.threads},
+      {"resident_bytes", p.resident_bytes},
+      {"rerank_bytes", p.rerank_bytes},
+      {"total_bytes", p.total_bytes()},
+      {"n_base", p.n_base},
+      {"n_tuning", p.n_tuning},
+      {"n_validation", p.n_validation},
+      {"build_seconds", p.build_seconds},
+      {"spec_hash", p.spec_hash},
+  };
+  return j.dump();
+}
+
+measured_point from_json_line(const std::string& line) {
+  measured_point p;
+  try {
+    const json j = json::parse(line);
+    p.kind = j.at("kind").get<std::string>();
+    p.codec = j.at("codec").get<std::string>();
+    p.m = j.at("m").get<std::size_t>();
+    p.ef_construction = j.at("ef_construction").get<std::size_t>();
+    p.ef_search = j.at("ef_search").get<std::size_t>();
+    p.rerank = j.at("rerank").get<std::size_t>();
+    p.auto_found = j.at("auto_found").get<bool>();
+    p.auto_probes = j.at("auto_probes").get<std::size_t>();
+    p.tuning_recall_ids = ci_of(j.at("tuning_recall_ids"));
+    p.tuning_recall_distance = ci_of(j.at("tuning_recall_distance"));
+    p.validation_recall_ids = ci_of(j.at("validation_recall_ids"));
+    p.validation_recall_distance = ci_of(j.at("validation_recall_distance"));
+    p.latency_p50_us = stat_of(j.at("latency_p50_us"));
+    p.latency_p95_us = stat_of(j.at("latency_p95_us"));
+    p.latency_p99_us = stat_of(j.at("latency_p99_us"));
+    p.qps_single = stat_of(j.at("qps_single"));
+    p.qps_batch = stat_of(j.at("qps_batch"));
+    p.threads = j.at("threads").get<std::size_t>();
+    p.resident_bytes = j.at("resident_bytes").get<std::size_t>();
+    p.rerank_bytes = j.at("rerank_bytes").get<std::size_t>();
+    p.n_base = j.at("n_base").get<std::size_t>();
+    p.n_tuning = j.at("n_tuning").get<std::size_t>();
+    p.n_validation = j.at("n_validation").get<std::size_t>();
+    p.build_seconds = j.at("build_seconds").get<double>();
+    p.spec_hash = j.at("spec_hash").get<std::string>();
+  } catch (const json::exception& e) {
+    fail("bad results line: ", e.what());
+  }
+  return p;
+}
+
+std::vector<measured_point> read_results_jsonl(const std::filesystem::path& path, std::size_t* dropped) {
+  if (dropped) *dropped = 0;
+  std::vector<measured_point> out;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return out;
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) lines.push_back(line);
+  std::map<std::string, std::size_t> by_key;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    measured_point p;
+    try {
+      p = from_json_line(lines[i]);
+    } catch (const error& e) {
+      if (i + 1 == lines.size()) {  // the line a killed writer left half-written
+        if (dropped) ++*dropped;
+        break;
+      }
+      fail(path.string(), ":", i + 1, ": ", e.what());
+    }
+    auto it = by_key.find(p.key());
+    if (it != by_key.end()) out[it->second] = p;
+    else by_key.emplace(p.key(), out.size()), out.push_back(p);
+  }
+  return out;
+}
+
+void write_file_atomic(const std::filesystem::path& path, const std::string& text) {
+  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  std::filesystem::create_directories(dir);
+  static std::atomic<unsigned> counter{0};
+  const std::filesystem::path tmp =
+      dir / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  QTUNE_CHECK(fd >= 0, tmp.string(), ": cannot create a temporary file");
+  std::size_t off = 0;
+  while (off < text.size()) {
+    const ssize_t w = ::write(fd, text.data() + off, text.size() - off);
+    if (w < 0) {
+      ::close(fd);
+      std::filesystem::remove(tmp);
+      fail(tmp.string(), ": write failed after ", off, " bytes");
+    }
+    off += static_cast<std::size_t>(w);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced) {
+    std::filesystem::remove(tmp);
+    fail(tmp.string(), ": fsync failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp);
+    fail(path.string(), ": cannot rename the temporary file into place: ", ec.message());
+  }
+}
+
+namespace {
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char c : s) o += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return o + "\"";
+}
+
+const char* csv_header =
+    "kind,codec,m,ef_construction,ef_search,rerank,auto_found,tuning_recall_ids,tuning_recall_ids_lo,"
+    "tuning_recall_ids_hi,tuning_recall_distance,validation_recall_ids,validation_recall_ids_lo,"
+    "validation_recall_ids_hi,validation_recall_distance,latency_p50_us,latency_p50_us_min,latency_p50_us_max,"
+    "latency_p95_us,latency_p99_us,qps_single,qps_batch,threads,resident_bytes,rerank_bytes,total_bytes,"
+    "bytes_per_vector,build_seconds,n_base,n_tuning,n_validation";
+
+std::string csv_row(const measured_point& p) {
+  std::ostringstream o;
+  o.precision(8);
+  o << csv_field(p.kind) << "," << csv_field(p.codec) << "," << p.m << "," << p.ef_construction << ","
+    << p.ef_search << "," << p.rerank << "," << (p.auto_found ? 1 : 0) << "," << p.tuning_recall_ids.value << ","
+    << p.tuning_recall_ids.lo << "," << p.tuning_recall_ids.hi << "," << p.tuning_recall_distance.value << ","
+    << p.validation_recall_ids.value << "," << p.validation_recall_ids.lo << "," << p.validation_recall_ids.hi << ","
+    << p.validation_recall_distance.value << "," << p.latency_p50_us.median << "," << p.latency_p50_us.min << ","
+    << p.latency_p50_us.max << "," << p.latency_p95_us.median << "," << p.latency_p99_us.median << ","
+    << p.qps_single.median << "," << p.qps_batch.median << "," << p.threads << "," << p.resident_bytes << ","
+    << p.rerank_bytes << "," << p.total_bytes() << ","
+    << (p.n_base ? static_cast<double>(p.total_bytes()) / p.n_base : 0.0) << "," << p.build_seconds << ","
+    << p.n_base << "," << p.n_tuning << "," << p.n_validation;
+  return o.str();
+}
+
+}  // namespace
+
+void write_results_csv(const std::filesystem::path& path, const std::vector<measured_point>& points) {
+  std::string text = std::string(csv_header) + "\n";
+  for (const auto& p : points) text += csv_row(p) + "\n";
+  write_file_atomic(path, text);
+}
+
+void write_pareto_csv(const std::filesystem::path& path, const std::vector<measured_point>& points,
+                      const sweep_spec& spec) {
+  const recommend_policy policy = policy_of(spec);
+  std::vector<double> recall, latency, memory;
+  for (const auto& p : points) {
+    recall.push_back(tuning_recall(p, policy.steer_by));
+    latency.push_back(p.latency_p50_us.median);
+    memory.push_back(static_cast<double>(counted_bytes(p, policy)));
+  }
+  const pareto_fronts f = compute_fronts(recall, latency, memory);
+  auto on = [](const std::vector<std::size_t>& v, std::size_t i) { return std::binary_search(v.begin(), v.end(), i); };
+  std::string text = "front_recall_latency,front_recall_memory,front_recall_latency_memory," + std::string(csv_header) + "\n";
+  // Sorted by recall so each front reads as a curve.
+  std::vector<std::size_t> order(points.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return recall[a] < recall[b]; });
+  for (std::size_t i : order) {
+    const bool a = on(f.recall_latency, i), b = on(f.recall_memory, i), c = on(f.recall_latency_memory, i);
+    if (!(a || b || c)) continue;
+    text += std::string(a ? "1" : "0") + "," + (b ? "1" : "0") + "," + (c ? "1" : "0") + "," + csv_row(points[i]) + "\n";
+  }
+  write_file_atomic(path, text);
+}
+
+}  // namespace qtune

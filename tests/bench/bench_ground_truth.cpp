@@ -1,0 +1,151 @@
+// Exact k=100 ground truth: qtune::exact_knn against FAISS (knn_L2sqr / knn_inner_product and
+// IndexFlatL2 / IndexFlatIP::search) on the same contiguous float32 data, in the same process.
+// Runs are interleaved; prints median/min/max seconds, QPS and the speed ratio
+// (FAISS median seconds / qtune median seconds: > 1 means qtune is faster).
+//
+//   bench_ground_truth [repetitions=5]     datasets from $QTUNE_DATA_DIR (default ../shared/data)
+#include <dlfcn.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <faiss/IndexFlat.h>
+#include <faiss/utils/distances.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include "ground_truth/exact_detail.hpp"
+#include "qtune/dataset.hpp"
+#include "qtune/ground_truth.hpp"
+#include "qtune/simd.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path data_dir() {
+  if (const char* d = std::getenv("QTUNE_DATA_DIR"); d && *d) return d;
+  return fs::path(__FILE__).parent_path() / ".." / ".." / ".." / "shared" / "data";
+}
+
+struct stats {
+  double median, min, max;
+};
+
+stats summarize(std::vector<double> t) {
+  std::sort(t.begin(), t.end());
+  return {t[t.size() / 2], t.front(), t.back()};
+}
+
+double seconds(const std::function<void()>& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int openblas_threads() {
+  using get_fn = int (*)();
+  auto get = reinterpret_cast<get_fn>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get ? get() : -1;
+}
+
+// A contiguous copy (FAISS needs stride == dim; qtune gets the same copy for a fair match).
+std::vector<float> contiguous(const qtune::vectors& v) {
+  std::vector<float> out(v.rows() * v.dim());
+  for (std::size_t i = 0; i < v.rows(); ++i) std::copy_n(v.row(i), v.dim(), out.data() + i * v.dim());
+  return out;
+}
+
+void print_row(const char* name, const stats& s, std::size_t nq) {
+  std::printf("  %-34s median %.4f s  min %.4f  max %.4f  QPS %.0f\n", name, s.median, s.min, s.max,
+              double(nq) / s.median);
+}
+
+void bench(const std::string& name, const fs::path& base_path, const fs::path& query_path, qtune::metric m,
+           int reps) {
+  if (!fs::exists(base_path) || !fs::exists(query_path)) {
+    std::printf("%s: skipped (missing %s)\n", name.c_str(), base_path.string().c_str());
+    return;
+  }
+  qtune::vectors base = qtune::read_vectors(base_path);
+  qtune::vectors queries = qtune::read_vectors(query_path);
+  if (m == qtune::metric::cosine) {
+    base.normalize_rows(base_path.string());
+    queries.normalize_rows(query_path.string());
+  }
+  const std::size_t n = base.rows(), nq = queries.rows(), dim = base.dim(), k = 100;
+  const auto xb = contiguous(base), xq = contiguous(queries);
+  const qtune::matrix_view<float> vb{xb.data(), n, dim, dim}, vq{xq.data(), nq, dim, dim};
+  const bool l2 = qtune::compute_metric(m) == qtune::metric::l2;
+
+  std::vector<float> fd(nq * k);
+  std::vector<faiss::Index::idx_t> fi(nq * k);
+  std::unique_ptr<faiss::IndexFlat> index;
+  if (l2) index = std::make_unique<faiss::IndexFlatL2>(int(dim));
+  else index = std::make_unique<faiss::IndexFlatIP>(int(dim));
+  index->add(faiss::Index::idx_t(n), xb.data());
+
+  qtune::knn_result ours;
+  std::vector<double> t_ours, t_ours_strided, t_blas, t_knn, t_index;
+  // One warm-up of each, then interleaved repetitions.
+  for (int r = -1; r < reps; ++r) {
+    const double a = seconds([&] { ours = qtune::exact_knn(vb, vq, m, k); });
+    const double b = seconds([&] { qtune::exact_knn(base.view(), queries.view(), m, k); });
+    const double e = seconds(
+        [&] { qtune::detail::exact_knn_with(vb, vq, m, k, qtune::detail::blas_mode::blas_threads); });
+    const double c = seconds([&] {
+      if (l2) faiss::knn_L2sqr(xq.data(), xb.data(), dim, nq, n, k, fd.data(), fi.data());
+      else faiss::knn_inner_product(xq.data(), xb.data(), dim, nq, n, k, fd.data(), fi.data());
+    });
+    const double d = seconds([&] { index->search(faiss::Index::idx_t(nq), xq.data(), faiss::Index::idx_t(k), fd.data(), fi.data()); });
+    if (r < 0) continue;
+    t_ours.push_back(a);
+    t_ours_strided.push_back(b);
+    t_blas.push_back(e);
+    t_knn.push_back(c);
+    t_index.push_back(d);
+  }
+  // Agreement: fraction of FAISS's ids that qtune also returns (ties may differ).
+  qtune::knn_result theirs;
+  theirs.nq = nq;
+  theirs.k = k;
+  theirs.ids.assign(fi.begin(), fi.end());
+  const double agree = qtune::recall_ids(theirs, ours, k);
+
+  const stats so = summarize(t_ours), ss = summarize(t_ours_strided), sb = summarize(t_blas), sk = summarize(t_knn),
+              si = summarize(t_index);
+  std::printf("%s: n=%zu nq=%zu dim=%zu k=%zu metric=%s, %d repetitions, FAISS/qtune id agreement %.5f\n",
+              name.c_str(), n, nq, dim, k, qtune::to_string(m).c_str(), reps, agree);
+  print_row("qtune exact_knn (contiguous)", so, nq);
+  print_row("qtune exact_knn (mapped .fvecs)", ss, nq);
+  print_row("qtune, BLAS-threaded sgemm variant", sb, nq);
+  print_row(l2 ? "faiss::knn_L2sqr" : "faiss::knn_inner_product", sk, nq);
+  print_row(l2 ? "faiss::IndexFlatL2::search" : "faiss::IndexFlatIP::search", si, nq);
+  std::printf("  speed ratio qtune/FAISS (FAISS s / qtune s, median): %.2fx vs knn function, %.2fx vs IndexFlat\n",
+              sk.median / so.median, si.median / so.median);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int reps = argc > 1 ? std::max(1, std::atoi(argv[1])) : 5;
+  const fs::path dir = data_dir();
+  std::printf("bench_ground_truth: SIMD %s, TBB threads %d, OpenMP threads %d, OpenBLAS threads %d\n",
+              qtune::to_string(qtune::active_simd_level()).c_str(), tbb::this_task_arena::max_concurrency(),
+              omp_get_max_threads(), openblas_threads());
+  std::printf("  qtune exact_knn: TBB over query blocks, single-threaded sgemm per task, float64 re-scoring;\n"
+              "  variant: multi-threaded sgemm per block, TBB selection (detail::blas_mode::blas_threads)\n");
+  bench("sift10k", dir / "sift10k/siftsmall_base.fvecs", dir / "sift10k/siftsmall_query.fvecs", qtune::metric::l2,
+        reps);
+  bench("fmnist10k", dir / "fmnist10k/fmnist_base.fvecs", dir / "fmnist10k/fmnist_query.fvecs", qtune::metric::l2,
+        reps);
+  bench("glove50-10k", dir / "glove50-10k/glove50_base.fvecs", dir / "glove50-10k/glove50_query.fvecs",
+        qtune::metric::cosine, reps);
+  return 0;
+}

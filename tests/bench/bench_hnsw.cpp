@@ -1,0 +1,458 @@
+// Whole-pipeline comparison at equal recall: qtune's hnsw (fp32, sq8, sq4+rerank, pq+rerank)
+// against hnswlib's own L2Space HierarchicalNSW and FAISS IndexHNSWFlat / IndexHNSWSQ(8 bit), all
+// with M = 16 and the same efConstruction, in this process.
+//
+// For each contender: build, find the smallest efSearch (from a fixed ladder) reaching
+// recall@10 >= target against exact ground truth, then measure single-thread QPS (one query at a
+// time, median of 5 runs) and bytes per vector (analytic). Prints a table and the ratios
+//   qtune sq8 QPS / hnswlib fp32 QPS,  qtune sq8 bytes / hnswlib bytes,  qtune sq8 QPS / FAISS HNSWSQ8 QPS.
+//
+// Usage: bench_hnsw [--quick] [--datasets sift10k,fmnist] [--efc 200] [--target 0.95]
+//                   [--data DIR] [--fmnist DIR] [--cache DIR] [--threads N] [--runs 5]
+//                   [--graph-compare] [--no-table]
+//   --quick (or QTUNE_BENCH_QUICK=1): Fashion-MNIST base subsampled to the first 20,000 training
+//   images and 1,000 test queries; efConstruction 100.
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexScalarQuantizer.h>
+#include <omp.h>
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+// hnswlib picks its SIMD distance at run time but only compiles the AVX/AVX-512 versions when the
+// compiler targets them (its own CMake uses -march=native). The project builds without global
+// ISA flags, so the peer's header is compiled here with AVX2 enabled; everything it includes
+// from the standard library is included first, without.
+#include <assert.h>
+#include <cpuid.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <atomic>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <list>
+#include <mutex>
+#include <queue>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+#include <x86intrin.h>
+#pragma GCC push_options
+#pragma GCC target("avx,avx2,fma")
+// The pragma does not define __AVX__, which hnswlib tests; ask for its AVX path directly (it
+// still checks the CPU at run time). Its AVX-512 path is not compiled: the bench must run on
+// AVX2-only machines too (the 2-core AMD EPYC this was measured on has no AVX-512).
+#define USE_SSE
+#define USE_AVX
+#include <hnswlib/hnswlib.h>
+#pragma GCC pop_options
+
+#include "qtune/dataset.hpp"
+#include "qtune/ground_truth.hpp"
+#include "qtune/index.hpp"
+#include "qtune/simd.hpp"
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+struct options {
+  bool quick = false;
+  std::vector<std::string> datasets = {"sift10k", "fmnist"};
+  std::size_t efc = 200;
+  bool efc_set = false;
+  double target = 0.95;
+  std::filesystem::path data = "/work/shared/data";
+  std::filesystem::path fmnist = "/usr/share/datasets/fashion-mnist";
+  std::filesystem::path cache = ".qtune-cache";
+  std::size_t threads = 0;
+  std::size_t runs = 5;
+  bool graph_compare = false;  ///< also compare float-built and code-built graphs
+  bool table = true;           ///< the QPS / memory table
+};
+
+struct dataset {
+  std::string name;
+  qtune::vectors base;
+  qtune::vectors queries;
+  qtune::knn_result truth;
+};
+
+/// One contender: search(q, ef, ids, k) with one thread.
+struct contender {
+  std::string name;
+  double build_s = 0;
+  double bytes_per_vector = 0;       // resident (graph + codes + tables)
+  double rerank_bytes_per_vector = 0;
+  std::size_t min_ef = 0;            // max(k, k * rerank)
+  std::function<void(const float*, std::size_t ef, std::int32_t* ids, std::size_t k)> search;
+};
+
+struct result {
+  std::string name;
+  std::size_t ef = 0;
+  double recall = 0;
+  double qps = 0, qps_min = 0, qps_max = 0;
+  double bytes = 0, rerank_bytes = 0;
+  double build_s = 0;
+  bool reached = false;
+};
+
+const std::vector<std::size_t> ef_ladder = {10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160,
+                                            192, 224, 256, 320, 384, 448, 512, 640, 768, 1024, 1536, 2048};
+
+double recall_at(const contender& c, const dataset& d, std::size_t ef, std::size_t k, std::size_t threads) {
+  qtune::knn_result found;
+  found.nq = d.queries.rows();
+  found.k = k;
+  found.ids.assign(found.nq * k, -1);
+  found.distances.assign(found.nq * k, 0.f);
+  tbb::task_arena arena(static_cast<int>(threads));
+  arena.execute([&] {
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, found.nq), [&](const tbb::blocked_range<std::size_t>& r) {
+      for (std::size_t q = r.begin(); q < r.end(); ++q) c.search(d.queries.row(q), ef, found.ids.data() + q * k, k);
+    });
+  });
+  return qtune::recall_ids(found, d.truth, k);
+}
+
+result evaluate(const contender& c, const dataset& d, const options& opt) {
+  const std::size_t k = 10;
+  result r;
+  r.name = c.name;
+  r.bytes = c.bytes_per_vector;
+  r.rerank_bytes = c.rerank_bytes_per_vector;
+  r.build_s = c.build_s;
+  // bisection over the ladder (recall is monotone in ef up to noise)
+  std::vector<std::size_t> ladder;
+  for (std::size_t ef : ef_ladder)
+    if (ef >= c.min_ef) ladder.push_back(ef);
+  std::size_t lo = 0, hi = ladder.size();
+  std::map<std::size_t, double> seen;
+  auto rec = [&](std::size_t i) {
+    auto it = seen.find(i);
+    if (it != seen.end()) return it->second;
+    return seen[i] = recall_at(c, d, ladder[i], k, opt.threads);
+  };
+  if (rec(hi - 1) < opt.target) {
+    r.ef = ladder.back();
+    r.recall = rec(hi - 1);
+  } else {
+    hi -= 1;
+    while (lo < hi) {
+      const std::size_t mid = (lo + hi) / 2;
+      if (rec(mid) >= opt.target) hi = mid;
+      else lo = mid + 1;
+    }
+    r.ef = ladder[lo];
+    r.recall = rec(lo);
+    r.reached = true;
+  }
+  // single-thread QPS, one query at a time
+  omp_set_num_threads(1);
+  std::vector<std::int32_t> ids(k);
+  std::vector<double> qps;
+  for (std::size_t run = 0; run < opt.runs; ++run) {
+    // a run is whole passes over the queries lasting at least 0.3 s (sift10k has only 100 queries)
+    const auto t0 = clock_type::now();
+    std::size_t done = 0;
+    double elapsed = 0;
+    do {
+      for (std::size_t q = 0; q < d.queries.rows(); ++q) c.search(d.queries.row(q), r.ef, ids.data(), k);
+      done += d.queries.rows();
+      elapsed = seconds_since(t0);
+    } while (elapsed < 0.3);
+    qps.push_back(static_cast<double>(done) / elapsed);
+  }
+  std::sort(qps.begin(), qps.end());
+  r.qps = qps[qps.size() / 2];
+  r.qps_min = qps.front();
+  r.qps_max = qps.back();
+  return r;
+}
+
+std::vector<float> contiguous(const qtune::vectors& v) {
+  std::vector<float> x(v.rows() * v.dim());
+  for (std::size_t i = 0; i < v.rows(); ++i) std::memcpy(x.data() + i * v.dim(), v.row(i), v.dim() * sizeof(float));
+  return x;
+}
+
+std::vector<result> run_dataset(const dataset& d, const options& opt) {
+  const std::size_t n = d.base.rows(), dim = d.base.dim(), M = 16, k = 10;
+  std::vector<result> results;
+  const std::vector<float> xb = contiguous(d.base);
+  std::printf("\n== %s: %zu base x %zu-d, %zu queries, M=%zu efConstruction=%zu, %zu build threads ==\n",
+              d.name.c_str(), n, dim, d.queries.rows(), M, opt.efc, opt.threads);
+  std::fflush(stdout);
+
+  auto report = [&](const contender& c) {
+    result r = evaluate(c, d, opt);
+    std::printf("  %-22s build %7.1f s  ef %5zu  recall %.4f%s  QPS %9.0f  bytes/vec %7.1f (+%.0f rerank)\n",
+                r.name.c_str(), r.build_s, r.ef, r.recall, r.reached ? "" : " (target not reached)", r.qps, r.bytes,
+                r.rerank_bytes);
+    std::fflush(stdout);
+    results.push_back(r);
+  };
+
+  // --- qtune hnsw with each codec ---
+  const std::string pq = "pq" + std::to_string(dim % 4 == 0 ? dim / 4 : dim / 8) + "x8";
+  struct qtune_case {
+    std::string label, codec;
+    std::size_t rerank;
+  };
+  const std::vector<qtune_case> cases = {{"qtune fp32", "fp32", 0},
+                                         {"qtune sq8", "sq8", 0},
+                                         {"qtune sq4+rerank3", "sq4", 3},
+                                         {"qtune " + pq + "+rerank4", pq, 4}};
+  for (const auto& qc : cases) {
+    qtune::index_config cfg;
+    cfg.kind = "hnsw";
+    cfg.codec = qc.codec;
+    cfg.m = M;
+    cfg.ef_construction = opt.efc;
+    cfg.rerank = qc.rerank;
+    cfg.threads = opt.threads;
+    auto idx = qtune::make_index(cfg, dim);
+    const auto t0 = clock_type::now();
+    idx->build(d.base.view());
+    contender c;
+    c.name = qc.label;
+    c.build_s = seconds_since(t0);
+    const auto mem = idx->memory();
+    c.bytes_per_vector = double(mem.resident_bytes) / n;
+    c.rerank_bytes_per_vector = qc.rerank ? double(mem.rerank_bytes) / n : 0;
+    c.min_ef = std::max<std::size_t>(k, k * qc.rerank);
+    const qtune::index* p = idx.get();
+    std::vector<float> dist(k);
+    c.search = [p](const float* q, std::size_t ef, std::int32_t* ids, std::size_t kk) {
+      thread_local std::vector<float> dd;
+      dd.resize(kk);
+      p->search_ef(q, kk, ef, ids, dd.data());
+    };
+    report(c);
+  }
+
+  // --- hnswlib's own L2Space ---
+  {
+    hnswlib::L2Space space(dim);
+    auto g = std::make_unique<hnswlib::HierarchicalNSW<float>>(&space, n, M, opt.efc, 100);
+    const auto t0 = clock_type::now();
+    g->addPoint(xb.data(), 0);
+    tbb::task_arena arena(static_cast<int>(opt.threads));
+    arena.execute([&] {
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(1, n, 16), [&](const tbb::blocked_range<std::size_t>& r) {
+        for (std::size_t i = r.begin(); i < r.end(); ++i) g->addPoint(xb.data() + i * dim, i);
+      });
+    });
+    contender c;
+    c.name = "hnswlib fp32";
+    c.build_s = seconds_since(t0);
+    std::size_t upper = 0;
+    for (std::size_t i = 0; i < n; ++i) upper += std::size_t(g->element_levels_[i]) * g->size_links_per_element_;
+    c.bytes_per_vector = double(n * g->size_data_per_element_ + upper) / n;  // links + floats + label
+    c.min_ef = k;
+    auto* gp = g.get();
+    // hnswlib's ef is per index: set it before each measured pass (single-threaded in QPS; the
+    // recall pass sets the same value from every thread).
+    c.search = [gp](const float* q, std::size_t ef, std::int32_t* ids, std::size_t kk) {
+      gp->ef_ = ef;
+      auto res = gp->searchKnn(q, kk);
+      for (std::size_t i = res.size(); i-- > 0;) {
+        ids[i] = static_cast<std::int32_t>(res.top().second);
+        res.pop();
+      }
+    };
+    report(c);
+  }
+
+  // --- FAISS HNSWFlat and HNSWSQ(8 bit) ---
+  for (int variant = 0; variant < 2; ++variant) {
+    std::unique_ptr<faiss::IndexHNSW> fi;
+    if (variant == 0) fi = std::make_unique<faiss::IndexHNSWFlat>(int(dim), int(M));
+    else fi = std::make_unique<faiss::IndexHNSWSQ>(int(dim), faiss::ScalarQuantizer::QT_8bit, int(M));
+    fi->hnsw.efConstruction = int(opt.efc);
+    omp_set_num_threads(int(opt.threads));
+    const auto t0 = clock_type::now();
+    if (!fi->is_trained) fi->train(faiss::Index::idx_t(n), xb.data());
+    fi->add(faiss::Index::idx_t(n), xb.data());
+    contender c;
+    c.name = variant == 0 ? "faiss HNSWFlat" : "faiss HNSWSQ8";
+    c.build_s = seconds_since(t0);
+    std::size_t bytes = fi->hnsw.neighbors.size() * 4 + fi->hnsw.offsets.size() * 8 + fi->hnsw.levels.size() * 4;
+    if (auto* fc = dynamic_cast<faiss::IndexFlatCodes*>(fi->storage)) bytes += fc->codes.size();
+    if (auto* sq = dynamic_cast<faiss::IndexScalarQuantizer*>(fi->storage)) bytes += sq->sq.trained.size() * 4;
+    c.bytes_per_vector = double(bytes) / n;
+    c.min_ef = k;
+    const faiss::IndexHNSW* fp = fi.get();
+    c.search = [fp](const float* q, std::size_t ef, std::int32_t* ids, std::size_t kk) {
+      omp_set_num_threads(1);
+      thread_local std::vector<faiss::Index::idx_t> labels;
+      thread_local std::vector<float> dd;
+      labels.resize(kk);
+      dd.resize(kk);
+      faiss::SearchParametersHNSW params;
+      params.efSearch = int(ef);
+      fp->search(1, q, faiss::Index::idx_t(kk), dd.data(), labels.data(), &params);
+      for (std::size_t i = 0; i < kk; ++i) ids[i] = static_cast<std::int32_t>(labels[i]);
+    };
+    report(c);
+  }
+
+  auto find = [&](const std::string& prefix) -> const result* {
+    for (const auto& r : results)
+      if (r.name.rfind(prefix, 0) == 0) return &r;
+    return nullptr;
+  };
+  std::printf("\n  %-22s %6s %8s %10s %10s %10s %10s %9s\n", "index", "ef", "recall", "QPS(med)", "QPS(min)",
+              "QPS(max)", "bytes/vec", "build s");
+  for (const auto& r : results)
+    std::printf("  %-22s %6zu %8.4f %10.0f %10.0f %10.0f %10.1f %9.1f\n", r.name.c_str(), r.ef, r.recall, r.qps,
+                r.qps_min, r.qps_max, r.bytes, r.build_s);
+  const result* sq8 = find("qtune sq8");
+  const result* hl = find("hnswlib fp32");
+  const result* fsq = find("faiss HNSWSQ8");
+  if (sq8 && hl && fsq) {
+    std::printf("\n  ratios on %s (recall@10 >= %.2f, single thread):\n", d.name.c_str(), opt.target);
+    std::printf("    qtune sq8 QPS / hnswlib fp32 QPS     = %.2fx   (aim >= 1.0x)\n", sq8->qps / hl->qps);
+    std::printf("    qtune sq8 bytes / hnswlib fp32 bytes = %.1f%%   (aim <= 35%%)\n", 100.0 * sq8->bytes / hl->bytes);
+    std::printf("    qtune sq8 QPS / FAISS HNSWSQ8 QPS    = %.2fx   (aim >= 2x)\n", sq8->qps / fsq->qps);
+  }
+  std::fflush(stdout);
+  return results;
+}
+
+/// Which graph is better for a lossy codec: built from the float vectors (exact distances, links
+/// carried onto the codes) or from the codes (symmetric code-to-code distance)? Same codes, same
+/// asymmetric search; recall@10 at equal efSearch, no rerank.
+void graph_compare(const dataset& d, const options& opt) {
+  const std::size_t dim = d.base.dim(), k = 10;
+  const std::vector<std::size_t> efs = {16, 32, 64, 128, 256};
+  const std::string pq = "pq" + std::to_string(dim % 4 == 0 ? dim / 4 : dim / 8) + "x8";
+  std::printf("\n== graph source comparison on %s (M=16, efConstruction=%zu, recall@10, no rerank) ==\n",
+              d.name.c_str(), opt.efc);
+  std::printf("  %-10s %-7s %8s", "codec", "graph", "build s");
+  for (std::size_t ef : efs) std::printf("   ef=%-4zu", ef);
+  std::printf("\n");
+  for (const std::string codec : {"sq4", pq.c_str(), "sq8"}) {
+    for (const std::string source : {"float", "codes"}) {
+      qtune::index_config cfg;
+      cfg.codec = codec;
+      cfg.m = 16;
+      cfg.ef_construction = opt.efc;
+      cfg.graph_source = source;
+      cfg.threads = opt.threads;
+      auto idx = qtune::make_index(cfg, dim);
+      const auto t0 = clock_type::now();
+      idx->build(d.base.view());
+      const double build_s = seconds_since(t0);
+      contender c;
+      const qtune::index* p = idx.get();
+      c.search = [p](const float* q, std::size_t ef, std::int32_t* ids, std::size_t kk) {
+        thread_local std::vector<float> dd;
+        dd.resize(kk);
+        p->search_ef(q, kk, ef, ids, dd.data());
+      };
+      std::printf("  %-10s %-7s %8.1f", codec.c_str(), source.c_str(), build_s);
+      for (std::size_t ef : efs) std::printf("   %.4f", recall_at(c, d, ef, k, opt.threads));
+      std::printf("\n");
+      std::fflush(stdout);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  options opt;
+  if (const char* q = std::getenv("QTUNE_BENCH_QUICK"); q && std::string(q) == "1") opt.quick = true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error("missing value after " + a);
+      return argv[++i];
+    };
+    if (a == "--quick") opt.quick = true;
+    else if (a == "--datasets") {
+      opt.datasets.clear();
+      std::string s = next();
+      std::size_t pos = 0;
+      while (pos <= s.size()) {
+        const std::size_t comma = s.find(',', pos);
+        opt.datasets.push_back(s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+        if (comma == std::string::npos) break;
+        pos = comma + 1;
+      }
+    } else if (a == "--efc") {
+      opt.efc = std::stoul(next());
+      opt.efc_set = true;
+    } else if (a == "--target") opt.target = std::stod(next());
+    else if (a == "--data") opt.data = next();
+    else if (a == "--fmnist") opt.fmnist = next();
+    else if (a == "--cache") opt.cache = next();
+    else if (a == "--threads") opt.threads = std::stoul(next());
+    else if (a == "--runs") opt.runs = std::stoul(next());
+    else if (a == "--graph-compare") opt.graph_compare = true;
+    else if (a == "--no-table") opt.table = false;
+    else {
+      std::fprintf(stderr, "unknown argument %s\n", a.c_str());
+      return 2;
+    }
+  }
+  if (opt.quick && !opt.efc_set) opt.efc = 100;
+  if (opt.threads == 0) opt.threads = std::max(1u, std::thread::hardware_concurrency());
+  std::printf("bench_hnsw: simd %s, cpu %s, build threads %zu, QPS single-thread, %zu runs, %s\n",
+              qtune::to_string(qtune::active_simd_level()).c_str(), qtune::cpu_description().c_str(), opt.threads,
+              opt.runs, opt.quick ? "QUICK (fmnist subsampled)" : "full");
+
+  std::map<std::string, std::vector<result>> all;
+  for (const auto& name : opt.datasets) {
+    dataset d;
+    d.name = name;
+    if (name == "sift10k") {
+      d.base = qtune::read_vectors(opt.data / "sift10k/siftsmall_base.fvecs");
+      d.queries = qtune::read_vectors(opt.data / "sift10k/siftsmall_query.fvecs");
+    } else if (name == "fmnist") {
+      qtune::read_options ro;
+      if (opt.quick) ro.max_rows = 20000;
+      d.base = qtune::read_vectors(opt.fmnist / "train-images-idx3-ubyte.gz", ro);
+      qtune::read_options rq;
+      if (opt.quick) rq.max_rows = 1000;
+      d.queries = qtune::read_vectors(opt.fmnist / "t10k-images-idx3-ubyte.gz", rq);
+      d.name = "fmnist" + std::to_string(d.base.rows() / 1000) + "k";
+    } else {
+      std::fprintf(stderr, "unknown dataset %s (sift10k, fmnist)\n", name.c_str());
+      return 2;
+    }
+    const auto t0 = clock_type::now();
+    d.truth = qtune::cached_exact_knn(d.base.view(), d.queries.view(), qtune::metric::l2, 10, opt.cache);
+    std::printf("ground truth for %s: %.1f s (cache %s)\n", d.name.c_str(), seconds_since(t0), opt.cache.c_str());
+    if (opt.graph_compare) graph_compare(d, opt);
+    if (opt.table) all[d.name] = run_dataset(d, opt);
+  }
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "bench_hnsw: %s\n", e.what());
+  return 1;
+}

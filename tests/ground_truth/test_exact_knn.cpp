@@ -1,0 +1,217 @@
+// exact_knn against a naive float64 brute force written independently here.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "ground_truth/exact_detail.hpp"
+#include "qtune/error.hpp"
+#include "qtune/ground_truth.hpp"
+#include "qtune/simd.hpp"
+
+namespace {
+
+using qtune::knn_result;
+using qtune::matrix_view;
+using qtune::metric;
+
+matrix_view<float> view_of(const std::vector<float>& x, std::size_t n, std::size_t dim, std::size_t stride = 0) {
+  return {x.data(), n, dim, stride ? stride : dim};
+}
+
+// Sequential float64 sums, full sort by (distance, id): the definition of the answer.
+knn_result naive_knn(matrix_view<float> base, matrix_view<float> queries, metric m, std::size_t k) {
+  knn_result r;
+  r.nq = queries.rows;
+  r.k = k;
+  r.ids.assign(r.nq * k, -1);
+  r.distances.assign(r.nq * k, std::numeric_limits<float>::infinity());
+  std::vector<std::pair<double, std::int32_t>> all(base.rows);
+  for (std::size_t q = 0; q < queries.rows; ++q) {
+    for (std::size_t j = 0; j < base.rows; ++j) {
+      double s = 0;
+      for (std::size_t d = 0; d < base.dim; ++d) {
+        const double a = queries.row(q)[d], b = base.row(j)[d];
+        s += m == metric::l2 ? (a - b) * (a - b) : a * b;
+      }
+      all[j] = {m == metric::l2 ? s : 1.0 - s, std::int32_t(j)};
+    }
+    std::sort(all.begin(), all.end());
+    for (std::size_t j = 0; j < std::min(k, base.rows); ++j) {
+      r.ids[q * k + j] = all[j].second;
+      r.distances[q * k + j] = float(all[j].first);
+    }
+  }
+  return r;
+}
+
+std::vector<float> random_matrix(std::size_t n, std::size_t dim, std::uint32_t seed, bool integers = false) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::uniform_int_distribution<int> small(0, 2);
+  std::vector<float> x(n * dim);
+  for (auto& v : x) v = integers ? float(small(rng)) : normal(rng);
+  return x;
+}
+
+void expect_same(const knn_result& got, const knn_result& want, const char* what) {
+  ASSERT_EQ(got.nq, want.nq) << what;
+  ASSERT_EQ(got.k, want.k) << what;
+  for (std::size_t q = 0; q < want.nq; ++q)
+    for (std::size_t j = 0; j < want.k; ++j) {
+      ASSERT_EQ(got.ids_of(q)[j], want.ids_of(q)[j]) << what << ": query " << q << " position " << j;
+      const float a = got.distances_of(q)[j], b = want.distances_of(q)[j];
+      if (std::isinf(b)) {
+        ASSERT_TRUE(std::isinf(a)) << what << ": query " << q << " position " << j;
+      } else {
+        ASSERT_NEAR(a, b, 1e-6 * (1.0 + std::abs(b))) << what << ": query " << q << " position " << j;
+      }
+    }
+}
+
+TEST(ground_truth_exact, matches_naive_on_random_data) {
+  std::uint32_t seed = 1;
+  for (metric m : {metric::l2, metric::ip}) {
+    for (std::size_t dim : {3u, 8u, 17u, 64u, 130u}) {
+      const std::size_t n = 700 + dim, nq = 37, k = 25;
+      const auto base = random_matrix(n, dim, seed++);
+      const auto queries = random_matrix(nq, dim, seed++);
+      const auto got = qtune::exact_knn(view_of(base, n, dim), view_of(queries, nq, dim), m, k);
+      const auto want = naive_knn(view_of(base, n, dim), view_of(queries, nq, dim), m, k);
+      SCOPED_TRACE(qtune::to_string(m) + " dim " + std::to_string(dim));
+      expect_same(got, want, "random");
+    }
+  }
+}
+
+TEST(ground_truth_exact, many_exact_ties_are_broken_by_lower_id) {
+  // Components in {0, 1, 2} at dim 3: only 27 distinct vectors among 900, so nearly every
+  // distance is tied and the float32 pass cannot decide the boundary: the re-scan must.
+  for (metric m : {metric::l2, metric::ip}) {
+    const std::size_t n = 900, nq = 50, dim = 3, k = 40;
+    const auto base = random_matrix(n, dim, 7, true);
+    const auto queries = random_matrix(nq, dim, 8, true);
+    const auto got = qtune::exact_knn(view_of(base, n, dim), view_of(queries, nq, dim), m, k);
+    EXPECT_GT(qtune::detail::last_exact_knn_stats().rescans, 0u) << "the re-scan path was not exercised";
+    const auto want = naive_knn(view_of(base, n, dim), view_of(queries, nq, dim), m, k);
+    expect_same(got, want, qtune::to_string(m).c_str());
+  }
+}
+
+TEST(ground_truth_exact, duplicate_vectors_list_lower_id_first) {
+  const std::size_t dim = 4;
+  // ids 0..5; 1, 3 and 5 are the same vector, nearest to the query.
+  std::vector<float> base = {5, 5, 5, 5, 1, 1, 1, 1, 9, 9, 9, 9, 1, 1, 1, 1, 3, 3, 3, 3, 1, 1, 1, 1};
+  std::vector<float> query = {1, 1, 1, 1.5f};
+  const auto r = qtune::exact_knn(view_of(base, 6, dim), view_of(query, 1, dim), metric::l2, 4);
+  const std::vector<std::int32_t> want = {1, 3, 5, 4};
+  EXPECT_EQ(std::vector<std::int32_t>(r.ids.begin(), r.ids.end()), want);
+  EXPECT_FLOAT_EQ(r.distances[0], 0.25f);
+  EXPECT_FLOAT_EQ(r.distances[2], 0.25f);
+  EXPECT_FLOAT_EQ(r.distances[3], 4 + 4 + 4 + 1.5f * 1.5f);
+}
+
+TEST(ground_truth_exact, k_larger_than_base_pads_with_minus_one) {
+  const std::size_t n = 5, nq = 3, dim = 7, k = 8;
+  const auto base = random_matrix(n, dim, 11);
+  const auto queries = random_matrix(nq, dim, 12);
+  const auto got = qtune::exact_knn(view_of(base, n, dim), view_of(queries, nq, dim), metric::l2, k);
+  const auto want = naive_knn(view_of(base, n, dim), view_of(queries, nq, dim), metric::l2, k);
+  expect_same(got, want, "padding");
+  for (std::size_t q = 0; q < nq; ++q)
+    for (std::size_t j = n; j < k; ++j) {
+      EXPECT_EQ(got.ids_of(q)[j], -1);
+      EXPECT_TRUE(std::isinf(got.distances_of(q)[j]));
+    }
+}
+
+TEST(ground_truth_exact, strided_input_equals_contiguous) {
+  const std::size_t n = 1000, nq = 21, dim = 33, k = 10;
+  const auto base = random_matrix(n, dim, 21);
+  const auto queries = random_matrix(nq, dim, 22);
+  // .fvecs-like layout: one extra garbage float per row.
+  auto strided = [](const std::vector<float>& x, std::size_t rows, std::size_t d) {
+    std::vector<float> s(rows * (d + 1), 1e30f);
+    for (std::size_t i = 0; i < rows; ++i) std::copy_n(x.data() + i * d, d, s.data() + i * (d + 1));
+    return s;
+  };
+  const auto sb = strided(base, n, dim), sq = strided(queries, nq, dim);
+  for (metric m : {metric::l2, metric::ip}) {
+    const auto a = qtune::exact_knn(view_of(base, n, dim), view_of(queries, nq, dim), m, k);
+    const auto b = qtune::exact_knn(view_of(sb, n, dim, dim + 1), view_of(sq, nq, dim, dim + 1), m, k);
+    EXPECT_EQ(a.ids, b.ids);
+    EXPECT_EQ(a.distances, b.distances);
+  }
+}
+
+TEST(ground_truth_exact, l2_distances_are_exact_for_integer_data) {
+  // Large integer components: ||q||^2 + ||x||^2 - 2 q.x in float32 would be off by units;
+  // the reported distances must be the exact integers.
+  const std::size_t n = 300, nq = 5, dim = 128, k = 20;
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> v(0, 255);
+  std::vector<float> base(n * dim), queries(nq * dim);
+  for (auto& x : base) x = float(v(rng));
+  for (auto& x : queries) x = float(v(rng));
+  const auto r = qtune::exact_knn(view_of(base, n, dim), view_of(queries, nq, dim), metric::l2, k);
+  for (std::size_t q = 0; q < nq; ++q)
+    for (std::size_t j = 0; j < k; ++j) {
+      const auto id = std::size_t(r.ids_of(q)[j]);
+      long long s = 0;
+      for (std::size_t d = 0; d < dim; ++d) {
+        const long long diff = (long long)queries[q * dim + d] - (long long)base[id * dim + d];
+        s += diff * diff;
+      }
+      ASSERT_EQ(double(r.distances_of(q)[j]), double(float(s))) << "query " << q << " position " << j;
+      ASSERT_GE(r.distances_of(q)[j], 0.0f);
+    }
+}
+
+TEST(ground_truth_exact, rejects_bad_arguments) {
+  const auto base = random_matrix(10, 4, 1);
+  const auto queries = random_matrix(2, 5, 2);
+  EXPECT_THROW(qtune::exact_knn(view_of(base, 10, 4), view_of(queries, 2, 5), metric::l2, 3), qtune::error);
+  EXPECT_THROW(qtune::exact_knn(view_of(base, 10, 4), view_of(base, 2, 4), metric::l2, 0), qtune::error);
+}
+
+TEST(ground_truth_exact, empty_inputs) {
+  const auto base = random_matrix(10, 4, 1);
+  const auto r = qtune::exact_knn(view_of(base, 0, 4), view_of(base, 3, 4), metric::l2, 2);
+  EXPECT_EQ(r.nq, 3u);
+  EXPECT_EQ(r.ids, std::vector<std::int32_t>(6, -1));
+  const auto e = qtune::exact_knn(view_of(base, 10, 4), view_of(base, 0, 4), metric::ip, 2);
+  EXPECT_EQ(e.nq, 0u);
+  EXPECT_TRUE(e.ids.empty());
+}
+
+}  // namespace
+
+namespace {
+
+TEST(ground_truth_exact, f64_kernels_match_scalar_reference) {
+  if (qtune::detected_simd_level() < qtune::simd_level::avx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  for (std::size_t dim : {1u, 3u, 7u, 8u, 9u, 31u, 130u, 784u}) {
+    const auto x = random_matrix(2, dim, std::uint32_t(dim));
+    const double l2 = qtune::detail::l2_f64(x.data(), x.data() + dim, dim);
+    const double ip = qtune::detail::ip_f64(x.data(), x.data() + dim, dim);
+    EXPECT_NEAR(qtune::detail::l2_f64_avx2(x.data(), x.data() + dim, dim), l2, 1e-12 * (1 + std::abs(l2))) << dim;
+    EXPECT_NEAR(qtune::detail::ip_f64_avx2(x.data(), x.data() + dim, dim), ip, 1e-12 * (1 + std::abs(l2))) << dim;
+  }
+}
+
+TEST(ground_truth_exact, scalar_level_gives_the_same_result) {
+  const std::size_t n = 500, nq = 20, dim = 45, k = 30;
+  const auto base = random_matrix(n, dim, 31);
+  const auto queries = random_matrix(nq, dim, 32);
+  const auto best = qtune::exact_knn(view_of(base, n, dim), view_of(queries, nq, dim), metric::l2, k);
+  qtune::scoped_simd_level cap(qtune::simd_level::scalar);
+  const auto scalar = qtune::exact_knn(view_of(base, n, dim), view_of(queries, nq, dim), metric::l2, k);
+  EXPECT_EQ(best.ids, scalar.ids);
+  const auto want = naive_knn(view_of(base, n, dim), view_of(queries, nq, dim), metric::l2, k);
+  expect_same(scalar, want, "scalar");
+}
+
+}  // namespace
