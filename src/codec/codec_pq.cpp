@@ -10,6 +10,7 @@
 #include <oneapi/tbb/parallel_for.h>
 
 #include <cmath>
+#include <mutex>
 
 #include "codec/codec_impl.hpp"
 
@@ -109,8 +110,12 @@ class pq_codec final : public codec {
 
   std::string name() const override { return "pq" + std::to_string(m_) + "x" + std::to_string(nbits_); }
   std::size_t code_size() const override { return nbits_ == 8 ? m_ : (m_ + 1) / 2; }
+  /// Centroids only: the symmetric table is built on first use of symmetric_distance() (a
+  /// graph built from codes needs it; searching never does), and counted once it exists.
   std::size_t table_bytes() const override {
-    return trained_ ? (centroids_.size() + sdc_.size()) * sizeof(float) : 0;
+    if (!trained_) return 0;
+    std::lock_guard lock(sdc_mutex_);
+    return (centroids_.size() + sdc_.size()) * sizeof(float);
   }
   bool is_trained() const override { return trained_; }
 
@@ -200,6 +205,8 @@ class pq_codec final : public codec {
     return ip ? asym<4, true> : asym<4, false>;
   }
   code_distance_fn symmetric_distance() const override {
+    require_trained();
+    build_sdc();
     const bool ip = metric_ == metric::ip;
     if (nbits_ == 8) return ip ? sym<8, true> : sym<8, false>;
     return ip ? sym<4, true> : sym<4, false>;
@@ -235,20 +242,33 @@ class pq_codec final : public codec {
   void set_centroids(const float* centroids) {
     centroids_.resize(m_ * ksub_ * dsub_);
     std::memcpy(centroids_.data(), centroids, centroids_.size() * sizeof(float));
-    // The symmetric table: sdc[m][i][j] = ||c_mi - c_mj||^2 (l2) or <c_mi, c_mj> (ip).
+    {
+      std::lock_guard lock(sdc_mutex_);
+      sdc_.resize(0);
+      params_.sdc = nullptr;
+    }
+    trained_ = true;
+  }
+
+  // The symmetric table: sdc[m][i][j] = ||c_mi - c_mj||^2 (l2) or <c_mi, c_mj> (ip),
+  // M x 2^nbits x 2^nbits floats (1 MiB for pq16x8): built once, on demand.
+  void build_sdc() const {
+    std::lock_guard lock(sdc_mutex_);
+    if (sdc_.size() != 0) return;
     const kernels::table& t = kernels::active();
     const bool ip = metric_ == metric::ip;
-    sdc_.resize(m_ * ksub_ * ksub_);
+    aligned_floats sdc(m_ * ksub_ * ksub_);
     for (std::size_t m = 0; m < m_; ++m) {
       const float* cent = centroids_.data() + m * ksub_ * dsub_;
       for (std::size_t i = 0; i < ksub_; ++i)
         for (std::size_t j = 0; j < ksub_; ++j)
-          sdc_[(m * ksub_ + i) * ksub_ + j] =
+          sdc[(m * ksub_ + i) * ksub_ + j] =
               ip ? t.ip_f32(cent + i * dsub_, cent + j * dsub_, dsub_) : t.l2_f32(cent + i * dsub_, cent + j * dsub_, dsub_);
     }
+    sdc_ = std::move(sdc);
     params_.sdc = sdc_.data();
-    trained_ = true;
   }
+
 
   std::size_t m_;
   int nbits_;
@@ -256,8 +276,9 @@ class pq_codec final : public codec {
   std::size_t dsub_;
   bool trained_ = false;
   aligned_floats centroids_;  // m x ksub x dsub (FAISS layout)
-  aligned_floats sdc_;        // m x ksub x ksub
-  pq_params params_;
+  mutable std::mutex sdc_mutex_;
+  mutable aligned_floats sdc_;  // m x ksub x ksub, see build_sdc()
+  mutable pq_params params_;
 };
 
 }  // namespace
