@@ -10,6 +10,7 @@
 //                                 quantile clipping at q and 1-q); the default is written
 //                                 without a suffix
 //   pq{M}x{nbits}                 product quantization, e.g. pq16x8 (k-means via FAISS)
+//   bin                           binary quantization, 1 bit per dimension
 //   rot,<codec>                   random orthogonal rotation applied before the codec
 //
 // Details of each family:
@@ -21,11 +22,15 @@
 //     sq4 = sq4:q0.001 (beats minmax on sift10k and glove50, ties on fmnist10k).
 //   pq{M}x{nbits}: dim % M == 0, nbits 4 or 8; k-means per subspace by FAISS (25 iterations,
 //     seed 1234); needs at least 2^nbits training vectors. "pq16" means pq16x8.
+//   bin: bit j = x_j > t_j (t_j the training mean); decodes to lo_j or hi_j, the means of the
+//     training values on either side of t_j. Distances use one 256-entry look-up table per
+//     byte of code (the PQ table kernel). Best with rerank, or after rot, (RaBitQ-like).
 //   rot,<codec>: a seeded random orthogonal matrix R (Gram-Schmidt QR of a Gaussian matrix);
 //     codes are inner(R x), queries are rotated in prepare_query, decode applies R^T.
 //
 // Code layouts are those of src/kernels/kernels.hpp (sq8: one byte per dim; sq4: packed
-// nibbles, low first; pq8: M bytes; pq4: packed nibbles; fp16/bf16: dim uint16).
+// nibbles, low first; pq8: M bytes; pq4: packed nibbles; fp16/bf16: dim uint16; bin: ceil(dim/8)
+// bytes, bit j in byte j/8 at bit j%8).
 //
 // Distances are "smaller is closer" (qtune/metric.hpp). A codec is created for a metric;
 // cosine is handled as ip (vectors are normalised at load).

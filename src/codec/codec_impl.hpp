@@ -25,7 +25,7 @@ static_assert(std::endian::native == std::endian::little, "codec streams are wri
 
 // --- names ----------------------------------------------------------------------------------
 
-enum class family { fp32, fp16, bf16, sq, pq };
+enum class family { fp32, fp16, bf16, sq, pq, bin };
 enum class sq_range { minmax, quantile };
 
 struct codec_spec {
@@ -49,6 +49,7 @@ codec_spec default_sq_range(int bits);
 std::unique_ptr<codec> make_float_codec(const codec_spec& s, std::size_t dim, metric m);
 std::unique_ptr<codec> make_sq_codec(const codec_spec& s, std::size_t dim, metric m);
 std::unique_ptr<codec> make_pq_codec(const codec_spec& s, std::size_t dim, metric m);
+std::unique_ptr<codec> make_bin_codec(std::size_t dim, metric m);
 std::unique_ptr<codec> make_rot_codec(std::unique_ptr<codec> inner, std::size_t dim, metric m);
 
 // --- the kernel table the distance functions use ------------------------------------------

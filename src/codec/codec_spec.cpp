@@ -34,7 +34,7 @@ bool parse_size(std::string_view s, std::size_t& out) {
 
 [[noreturn]] void bad_name(std::string_view name, std::string_view why) {
   fail("unknown codec '", name, "': ", why,
-       " (expected fp32, fp16, bf16, sq8, sq4, sq8:minmax, sq4:q0.001, pq{M}x{4|8}, rot,<codec>)");
+       " (expected fp32, fp16, bf16, sq8, sq4, sq8:minmax, sq4:q0.001, pq{M}x{4|8}, bin, rot,<codec>)");
 }
 
 }  // namespace
@@ -63,6 +63,7 @@ std::string codec_spec::to_string() const {
       return out + ":q" + format_number(quantile);
     }
     case family::pq: return out + "pq" + std::to_string(m) + "x" + std::to_string(bits);
+    case family::bin: return out + "bin";
   }
   return out;
 }
@@ -85,6 +86,9 @@ codec_spec parse_codec_name(std::string_view name) {
     spec.kind = family::fp16;
   } else if (v == "bf16") {
     spec.kind = family::bf16;
+  } else if (v == "bin") {
+    spec.kind = family::bin;
+    spec.bits = 1;
   } else if (v.starts_with("sq")) {
     const std::string_view rest = v.substr(2);
     const auto colon = rest.find(':');
@@ -138,6 +142,7 @@ std::size_t spec_code_size(const codec_spec& s, std::size_t dim) {
     case family::bf16: return 2 * dim;
     case family::sq: return s.bits == 8 ? dim : (dim + 1) / 2;
     case family::pq: return s.bits == 8 ? s.m : (s.m + 1) / 2;
+    case family::bin: return (dim + 7) / 8;
   }
   return 0;
 }
@@ -165,6 +170,7 @@ std::unique_ptr<codec> make_codec(std::string_view name, std::size_t dim, metric
     case family::bf16: c = make_float_codec(s, dim, m); break;
     case family::sq: c = make_sq_codec(s, dim, m); break;
     case family::pq: c = make_pq_codec(s, dim, m); break;
+    case family::bin: c = make_bin_codec(dim, m); break;
   }
   if (s.rotate) c = make_rot_codec(std::move(c), dim, m);
   return c;
@@ -187,6 +193,7 @@ std::vector<codec_info> list_codecs() {
       {"sq4", "4-bit scalar quantizer, per-dimension range clipped at the 0.1% quantiles (sq4:minmax: no clipping)"},
       {"pq16x8", "product quantizer: M=16 subspaces x 8-bit k-means codebooks (pq{M}x{4|8}, dim % M == 0)"},
       {"pq16x4", "product quantizer with 16-entry codebooks, two codes per byte"},
+      {"bin", "1 bit per dimension (sign against the training mean, two learned levels); pair with rerank"},
       {"rot,sq4", "random orthogonal rotation, then any codec (rot,<codec>)"},
   };
 }

@@ -75,7 +75,8 @@ const std::vector<named_dim> all_codecs = {
     {"fp32", 48},          {"fp16", 48},       {"bf16", 48},          {"sq8", 48},          {"sq8", 33},
     {"sq4", 48},           {"sq4", 33},        {"sq8:q0.01", 48},     {"sq4:minmax", 33},   {"pq8x8", 48},
     {"pq12x4", 48},        {"pq11x4", 33},     {"pq3x8", 33},         {"rot,sq8", 48},      {"rot,sq4", 33},
-    {"rot,pq8x8", 48},     {"rot,fp16", 48},   {"rot,fp32", 33},
+    {"rot,pq8x8", 48},     {"rot,fp16", 48},   {"rot,fp32", 33},      {"bin", 48},          {"bin", 33},
+    {"rot,bin", 48},
 };
 
 TEST(codec_names, canonical_round_trip) {
@@ -85,7 +86,8 @@ TEST(codec_names, canonical_round_trip) {
       {"sq4:q0.001", "sq4"},      {"sq4:minmax", "sq4:minmax"}, {"sq8:q0.01", "sq8:q0.01"},
       {"sq4:q0.0050", "sq4:q0.005"}, {"sq8:q0", "sq8"},      {"pq16x8", "pq16x8"},
       {"pq16", "pq16x8"},         {"pq8x4", "pq8x4"},        {"rot,sq4", "rot,sq4"},
-      {"ROT, SQ8:MINMAX", "rot,sq8"}, {"rot,pq16x4", "rot,pq16x4"},
+      {"ROT, SQ8:MINMAX", "rot,sq8"}, {"rot,pq16x4", "rot,pq16x4"}, {"BIN", "bin"},
+      {"rot,bin", "rot,bin"},
   };
   for (const auto& [in, canonical] : cases) {
     EXPECT_EQ(qtune::canonical_codec_name(in), canonical) << in;
@@ -105,11 +107,13 @@ TEST(codec_names, code_sizes) {
   EXPECT_EQ(qtune::codec_code_size("pq16x8", 128), 16u);
   EXPECT_EQ(qtune::codec_code_size("pq11x4", 33), 6u);
   EXPECT_EQ(qtune::codec_code_size("rot,sq4", 128), 64u);
+  EXPECT_EQ(qtune::codec_code_size("bin", 128), 16u);
+  EXPECT_EQ(qtune::codec_code_size("bin", 33), 5u);
 }
 
 TEST(codec_names, bad_names_throw) {
   for (const char* bad : {"", "sq", "sq16", "sq8:foo", "sq8:q0.7", "sq8:q-1", "sq4:qx", "pq0x8", "pq16x5",
-                          "pqx8", "pq16x", "rot,rot,sq8", "rot,", "fp64", "hnsw", "sq8,rot"}) {
+                          "pqx8", "pq16x", "rot,rot,sq8", "rot,", "fp64", "hnsw", "sq8,rot", "bin8", "bin:q0.1"}) {
     EXPECT_THROW(make_codec(bad, 128, metric::l2), qtune::error) << bad;
   }
   try {
@@ -126,7 +130,9 @@ TEST(codec_names, bad_names_throw) {
 // component <= 2^-11 (squared mean ~ 2^-24 / 3 = 2e-8); bf16 8 bits (~1.3e-6); sq8 min-max,
 // step = range / 255 with range ~ 7.5 sigma: step^2 / 12 / (sigma^2 + mean^2) < 1e-4; sq4
 // steps 17x wider (x 289; clipping at the 0.1% quantiles trades a little tail error for a
-// finer step). PQ budgets: measured (pq16x8 0.028, pq8x8 0.090, pq16x4 0.139) x 2.
+// finer step). PQ budgets: measured (pq16x8 0.028, pq8x8 0.090, pq16x4 0.139) x 2. bin: the
+// best 1-bit quantizer of a Gaussian (threshold at the mean, levels at the half means) leaves
+// (1 - 2/pi) = 0.3634 of the variance, and variance <= ||x||^2 on average, so <= 0.3634 + noise.
 TEST(codec_error, budgets_per_bit_width_synthetic) {
   const std::size_t dim = 64;
   const auto x = gaussian(3000, dim, 7);
@@ -134,6 +140,7 @@ TEST(codec_error, budgets_per_bit_width_synthetic) {
       {"fp32", 0.0},      {"fp16", 1e-7},         {"bf16", 6e-6},     {"sq8", 1e-4},
       {"sq8:q0.001", 3e-4}, {"sq4", 0.02},        {"sq4:minmax", 0.026}, {"rot,sq8", 1e-4},
       {"rot,sq4", 0.02},  {"pq16x8", 0.06},       {"pq8x8", 0.18},    {"pq16x4", 0.28},
+      {"bin", 0.37},
   };
   for (const auto& [name, budget] : budgets) {
     auto c = make_codec(name, dim, metric::l2);
@@ -264,7 +271,7 @@ TEST(codec_io, save_load_gives_identical_codes) {
 
 TEST(codec_io, truncated_or_mismatched_stream_throws) {
   const auto train = gaussian(500, 32, 41);
-  for (const char* name : {"fp16", "sq8", "sq4:q0.01", "pq8x8", "rot,sq4"}) {
+  for (const char* name : {"fp16", "sq8", "sq4:q0.01", "pq8x8", "rot,sq4", "bin"}) {
     auto c = make_codec(name, 32, metric::l2);
     c->train(500, train.data());
     const std::string bytes = saved(*c);
@@ -295,6 +302,33 @@ TEST(codec_io, truncated_or_mismatched_stream_throws) {
   EXPECT_THROW(qtune::save_codec(*fresh, sink), qtune::error);
   // PQ needs 2^nbits training vectors.
   EXPECT_THROW(make_codec("pq8x8", 32, metric::l2)->train(100, train.data()), qtune::error);
+}
+
+// bin's byte layout and levels, worked out by hand: 10 dims, training rows 0..3 with
+// x_ij = i (every dim has mean 1.5, lo = mean(0,1) = 0.5, hi = mean(2,3) = 2.5) except dim 9,
+// which is constant 7 (lo = hi = 7). Bit j of the code is bit j % 8 of byte j / 8.
+TEST(codec_bin, layout_and_levels_by_hand) {
+  const std::size_t dim = 10;
+  std::vector<float> train(4 * dim);
+  for (std::size_t i = 0; i < 4; ++i)
+    for (std::size_t j = 0; j < dim; ++j) train[i * dim + j] = j == 9 ? 7.0f : static_cast<float>(i);
+  auto c = make_codec("bin", dim, metric::l2);
+  c->train(4, train.data());
+  ASSERT_EQ(c->code_size(), 2u);
+  // dims 0, 3, 8 above their threshold 1.5, dim 9 above 7; the rest at or below.
+  std::vector<float> x = {2, 0, 1, 3, -5, 1.5f, 0, 0, 1.6f, 9};
+  std::uint8_t code[2];
+  c->encode(1, x.data(), code);
+  EXPECT_EQ(code[0], 0b00001001);
+  EXPECT_EQ(code[1], 0b00000011);
+  std::vector<float> dec(dim);
+  c->decode(1, code, dec.data());
+  const std::vector<float> expected = {2.5f, 0.5f, 0.5f, 2.5f, 0.5f, 0.5f, 0.5f, 0.5f, 2.5f, 7.0f};
+  EXPECT_EQ(dec, expected);
+  // 2 bytes per vector whatever the metric; 10 dims -> the padding bits 10..15 stay 0.
+  x[9] = 0;
+  c->encode(1, x.data(), code);
+  EXPECT_EQ(code[1], 0b00000001);
 }
 
 // rot,fp32 encodes R x exactly (as floats): the codes expose the rotation.
