@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <stdexcept>
 
 #include <faiss/IndexBinaryFlat.h>
 
@@ -19,14 +20,17 @@ using qtune::testing::qtune_recall;
 constexpr std::size_t k = 10;
 constexpr std::size_t pq_train = 5000;  // k-means on half the base keeps the test at a few seconds
 
-void compare_on(const char* set_name, const char* pq_qtune, const char* pq_faiss) {
-  const qtune::testing::real_set_files* files = nullptr;
+const qtune::testing::real_set_files& set_files(const std::string& name) {
   for (const auto& f : qtune::testing::real_sets())
-    if (std::string(f.name) == set_name) files = &f;
-  ASSERT_NE(files, nullptr);
-  QTUNE_REQUIRE_DATA_FILE(base_path, files->base);
-  QTUNE_REQUIRE_DATA_FILE(gt_path, files->gt);
-  auto s = qtune::testing::load_real_set(*files, 300);
+    if (f.name == name) return f;
+  throw std::invalid_argument("no real set named " + name);
+}
+
+void compare_on(const char* set_name, const char* pq_qtune, const char* pq_faiss) {
+  const qtune::testing::real_set_files& files = set_files(set_name);
+  QTUNE_REQUIRE_DATA_FILE(base_path, files.base);
+  QTUNE_REQUIRE_DATA_FILE(gt_path, files.gt);
+  auto s = qtune::testing::load_real_set(files, 300);
   ASSERT_TRUE(s.has_value());
   const std::size_t n = s->base.rows();
 
@@ -55,13 +59,10 @@ namespace {
 // Hamming distance in IndexBinaryFlat. qtune's bin scores the float query against the two
 // learned levels per dimension (asymmetric), so it must recall at least as well as Hamming.
 void compare_binary_on(const char* set_name) {
-  const qtune::testing::real_set_files* files = nullptr;
-  for (const auto& f : qtune::testing::real_sets())
-    if (std::string(f.name) == set_name) files = &f;
-  ASSERT_NE(files, nullptr);
-  QTUNE_REQUIRE_DATA_FILE(base_path, files->base);
-  QTUNE_REQUIRE_DATA_FILE(gt_path, files->gt);
-  auto s = qtune::testing::load_real_set(*files, 300);
+  const qtune::testing::real_set_files& files = set_files(set_name);
+  QTUNE_REQUIRE_DATA_FILE(base_path, files.base);
+  QTUNE_REQUIRE_DATA_FILE(gt_path, files.gt);
+  auto s = qtune::testing::load_real_set(files, 300);
   ASSERT_TRUE(s.has_value());
   const std::size_t n = s->base.rows(), dim = s->base.dim(), bytes = (dim + 7) / 8;
   std::vector<double> mean(dim, 0.0);
