@@ -9,6 +9,7 @@
 #include <faiss/IndexFlat.h>
 #include <oneapi/tbb/parallel_for.h>
 
+#include <atomic>
 #include <cmath>
 #include <mutex>
 
@@ -22,7 +23,16 @@ struct pq_params {
   kernel_slot kernels;
   std::size_t m = 0;
   std::size_t ksub = 0;
-  const float* sdc = nullptr;  // m x ksub x ksub: centroid-to-centroid distance terms
+  // m x ksub x ksub centroid-to-centroid distance terms, built on the first code-to-code
+  // distance (a graph built from float vectors and searched asymmetrically never needs it).
+  mutable std::atomic<const float*> sdc{nullptr};
+  const float* (*build_sdc)(const void* codec) = nullptr;
+  const void* codec = nullptr;
+
+  const float* sdc_table() const {
+    const float* t = sdc.load(std::memory_order_acquire);
+    return t ? t : build_sdc(codec);
+  }
 };
 
 inline std::size_t pq_code_at(const std::uint8_t* c, std::size_t m, int nbits) noexcept {
@@ -49,9 +59,10 @@ float sym(const void* a, const void* b, const void* params) {
   const auto* ca = static_cast<const std::uint8_t*>(a);
   const auto* cb = static_cast<const std::uint8_t*>(b);
   constexpr std::size_t ksub = std::size_t(1) << NBits;
+  const float* sdc = p.sdc_table();
   float s = 0.0f;
   for (std::size_t m = 0; m < p.m; ++m)
-    s += p.sdc[(m * ksub + pq_code_at(ca, m, NBits)) * ksub + pq_code_at(cb, m, NBits)];
+    s += sdc[(m * ksub + pq_code_at(ca, m, NBits)) * ksub + pq_code_at(cb, m, NBits)];
   return IP ? 1.0f - s : s;
 }
 
@@ -106,12 +117,13 @@ class pq_codec final : public codec {
       : codec(dim, m), m_(s.m), nbits_(s.bits), ksub_(std::size_t(1) << s.bits), dsub_(dim / s.m) {
     params_.m = m_;
     params_.ksub = ksub_;
+    params_.codec = this;
+    params_.build_sdc = [](const void* c) { return static_cast<const pq_codec*>(c)->build_sdc(); };
   }
 
   std::string name() const override { return "pq" + std::to_string(m_) + "x" + std::to_string(nbits_); }
   std::size_t code_size() const override { return nbits_ == 8 ? m_ : (m_ + 1) / 2; }
-  /// Centroids only: the symmetric table is built on first use of symmetric_distance() (a
-  /// graph built from codes needs it; searching never does), and counted once it exists.
+  /// Centroids, plus the symmetric table once a code-to-code distance has built it.
   std::size_t table_bytes() const override {
     if (!trained_) return 0;
     std::lock_guard lock(sdc_mutex_);
@@ -205,8 +217,6 @@ class pq_codec final : public codec {
     return ip ? asym<4, true> : asym<4, false>;
   }
   code_distance_fn symmetric_distance() const override {
-    require_trained();
-    build_sdc();
     const bool ip = metric_ == metric::ip;
     if (nbits_ == 8) return ip ? sym<8, true> : sym<8, false>;
     return ip ? sym<4, true> : sym<4, false>;
@@ -245,16 +255,16 @@ class pq_codec final : public codec {
     {
       std::lock_guard lock(sdc_mutex_);
       sdc_.resize(0);
-      params_.sdc = nullptr;
+      params_.sdc.store(nullptr, std::memory_order_release);
     }
     trained_ = true;
   }
 
   // The symmetric table: sdc[m][i][j] = ||c_mi - c_mj||^2 (l2) or <c_mi, c_mj> (ip),
   // M x 2^nbits x 2^nbits floats (1 MiB for pq16x8): built once, on demand.
-  void build_sdc() const {
+  const float* build_sdc() const {
     std::lock_guard lock(sdc_mutex_);
-    if (sdc_.size() != 0) return;
+    if (sdc_.size() != 0) return sdc_.data();
     const kernels::table& t = kernels::active();
     const bool ip = metric_ == metric::ip;
     aligned_floats sdc(m_ * ksub_ * ksub_);
@@ -266,7 +276,8 @@ class pq_codec final : public codec {
               ip ? t.ip_f32(cent + i * dsub_, cent + j * dsub_, dsub_) : t.l2_f32(cent + i * dsub_, cent + j * dsub_, dsub_);
     }
     sdc_ = std::move(sdc);
-    params_.sdc = sdc_.data();
+    params_.sdc.store(sdc_.data(), std::memory_order_release);
+    return sdc_.data();
   }
 
 

@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <mutex>
+#include <shared_mutex>
 #include <thread>
 #include <vector>
 
@@ -213,14 +215,25 @@ class faiss_index final : public index {
     if (k == 0 || nq == 0) return;
     std::vector<faiss_idx> labels(nq * k);
     std::vector<float> d(nq * k);
-    faiss::SearchParametersHNSW params;
-    const faiss::SearchParameters* p = nullptr;
-    if (ef != 0 && dynamic_cast<const faiss::IndexHNSW*>(index_.get())) {
-      params.efSearch = static_cast<int>(ef);
-      p = &params;
-    }
+    // A per-call efSearch: Debian's FAISS 1.7.3 accepts SearchParametersHNSW but its HNSW search
+    // loop still reads hnsw.efSearch (measured: efSearch 2048 through the parameters ran as fast
+    // as 16). So the field itself is set for the call, under an exclusive lock; searches with the
+    // index's own setting share the lock and run concurrently.
+    auto* hnsw = ef != 0 && ef != config_.ef_search ? dynamic_cast<faiss::IndexHNSW*>(index_.get()) : nullptr;
     try {
-      index_->search(static_cast<faiss_idx>(nq), x, static_cast<faiss_idx>(k), d.data(), labels.data(), p);
+      if (hnsw) {
+        std::unique_lock lock(ef_mutex_);
+        hnsw->hnsw.efSearch = static_cast<int>(ef);
+        struct restore {
+          faiss::IndexHNSW* h;
+          int ef;
+          ~restore() { h->hnsw.efSearch = ef; }
+        } guard{hnsw, static_cast<int>(config_.ef_search)};
+        index_->search(static_cast<faiss_idx>(nq), x, static_cast<faiss_idx>(k), d.data(), labels.data());
+      } else {
+        std::shared_lock lock(ef_mutex_);
+        index_->search(static_cast<faiss_idx>(nq), x, static_cast<faiss_idx>(k), d.data(), labels.data());
+      }
     } catch (const faiss::FaissException& e) {
       fail("faiss index '", factory_, "': search failed: ", e.what());
     }
@@ -240,6 +253,7 @@ class faiss_index final : public index {
   std::size_t dim_;
   std::string factory_;
   std::unique_ptr<faiss::Index> index_;
+  mutable std::shared_mutex ef_mutex_;  // see run(): a per-call efSearch is set on the index
 };
 
 }  // namespace

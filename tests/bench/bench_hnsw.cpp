@@ -3,8 +3,9 @@
 // with M = 16 and the same efConstruction, in this process.
 //
 // For each contender: build, find the smallest efSearch (from a fixed ladder) reaching
-// recall@10 >= target against exact ground truth, then measure single-thread QPS (one query at a
-// time, median of 5 runs) and bytes per vector (analytic). Prints a table and the ratios
+// recall@10 >= target against exact ground truth; then, with every contender built, measure
+// single-thread QPS (one query at a time) in interleaved rounds, one run of each contender per
+// round, and take the median of 5 runs; bytes per vector are analytic. Prints a table and the ratios
 //   qtune sq8 QPS / hnswlib fp32 QPS,  qtune sq8 bytes / hnswlib bytes,  qtune sq8 QPS / FAISS HNSWSQ8 QPS.
 //
 // Usage: bench_hnsw [--quick] [--datasets sift10k,fmnist] [--efc 200] [--target 0.95]
@@ -107,6 +108,7 @@ struct contender {
   double bytes_per_vector = 0;       // resident (graph + codes + tables)
   double rerank_bytes_per_vector = 0;
   std::size_t min_ef = 0;            // max(k, k * rerank)
+  std::shared_ptr<void> owner;       // keeps the index alive until QPS is measured
   std::function<void(const float*, std::size_t ef, std::int32_t* ids, std::size_t k)> search;
 };
 
@@ -138,7 +140,8 @@ double recall_at(const contender& c, const dataset& d, std::size_t ef, std::size
   return qtune::recall_ids(found, d.truth, k);
 }
 
-result evaluate(const contender& c, const dataset& d, const options& opt) {
+/// Build-side figures and the smallest efSearch of the ladder reaching the target recall.
+result find_ef(const contender& c, const dataset& d, const options& opt) {
   const std::size_t k = 10;
   result r;
   r.name = c.name;
@@ -170,27 +173,24 @@ result evaluate(const contender& c, const dataset& d, const options& opt) {
     r.recall = rec(lo);
     r.reached = true;
   }
-  // single-thread QPS, one query at a time
+  return r;
+}
+
+/// One single-thread QPS run: whole passes over the queries, one query at a time, lasting at
+/// least 0.3 s (sift10k has only 100 queries).
+double qps_run(const contender& c, const dataset& d, std::size_t ef) {
+  const std::size_t k = 10;
   omp_set_num_threads(1);
   std::vector<std::int32_t> ids(k);
-  std::vector<double> qps;
-  for (std::size_t run = 0; run < opt.runs; ++run) {
-    // a run is whole passes over the queries lasting at least 0.3 s (sift10k has only 100 queries)
-    const auto t0 = clock_type::now();
-    std::size_t done = 0;
-    double elapsed = 0;
-    do {
-      for (std::size_t q = 0; q < d.queries.rows(); ++q) c.search(d.queries.row(q), r.ef, ids.data(), k);
-      done += d.queries.rows();
-      elapsed = seconds_since(t0);
-    } while (elapsed < 0.3);
-    qps.push_back(static_cast<double>(done) / elapsed);
-  }
-  std::sort(qps.begin(), qps.end());
-  r.qps = qps[qps.size() / 2];
-  r.qps_min = qps.front();
-  r.qps_max = qps.back();
-  return r;
+  const auto t0 = clock_type::now();
+  std::size_t done = 0;
+  double elapsed = 0;
+  do {
+    for (std::size_t q = 0; q < d.queries.rows(); ++q) c.search(d.queries.row(q), ef, ids.data(), k);
+    done += d.queries.rows();
+    elapsed = seconds_since(t0);
+  } while (elapsed < 0.3);
+  return static_cast<double>(done) / elapsed;
 }
 
 std::vector<float> contiguous(const qtune::vectors& v) {
@@ -207,13 +207,17 @@ std::vector<result> run_dataset(const dataset& d, const options& opt) {
               d.name.c_str(), n, dim, d.queries.rows(), M, opt.efc, opt.threads);
   std::fflush(stdout);
 
-  auto report = [&](const contender& c) {
-    result r = evaluate(c, d, opt);
-    std::printf("  %-22s build %7.1f s  ef %5zu  recall %.4f%s  QPS %9.0f  bytes/vec %7.1f (+%.0f rerank)\n",
-                r.name.c_str(), r.build_s, r.ef, r.recall, r.reached ? "" : " (target not reached)", r.qps, r.bytes,
-                r.rerank_bytes);
+  // Every contender is built and its efSearch found first; QPS is measured afterwards in
+  // interleaved rounds (one run of each contender per round), so that a machine whose load
+  // changes over the minutes of a run affects all contenders alike.
+  std::vector<contender> built;
+  auto report = [&](contender c) {
+    result r = find_ef(c, d, opt);
+    std::printf("  %-22s build %7.1f s  ef %5zu  recall %.4f%s  bytes/vec %7.1f (+%.0f rerank)\n", r.name.c_str(),
+                r.build_s, r.ef, r.recall, r.reached ? "" : " (target not reached)", r.bytes, r.rerank_bytes);
     std::fflush(stdout);
     results.push_back(r);
+    built.push_back(std::move(c));
   };
 
   // --- qtune hnsw with each codec ---
@@ -245,7 +249,7 @@ std::vector<result> run_dataset(const dataset& d, const options& opt) {
     c.rerank_bytes_per_vector = qc.rerank ? double(mem.rerank_bytes) / n : 0;
     c.min_ef = std::max<std::size_t>(k, k * qc.rerank);
     const qtune::index* p = idx.get();
-    std::vector<float> dist(k);
+    c.owner = std::shared_ptr<qtune::index>(std::move(idx));
     c.search = [p](const float* q, std::size_t ef, std::int32_t* ids, std::size_t kk) {
       thread_local std::vector<float> dd;
       dd.resize(kk);
@@ -256,8 +260,14 @@ std::vector<result> run_dataset(const dataset& d, const options& opt) {
 
   // --- hnswlib's own L2Space ---
   {
-    hnswlib::L2Space space(dim);
-    auto g = std::make_unique<hnswlib::HierarchicalNSW<float>>(&space, n, M, opt.efc, 100);
+    struct hnswlib_index {
+      hnswlib::L2Space space;
+      hnswlib::HierarchicalNSW<float> graph;
+      hnswlib_index(std::size_t dim, std::size_t n, std::size_t M, std::size_t efc)
+          : space(dim), graph(&space, n, M, efc, 100) {}
+    };
+    auto owner = std::make_shared<hnswlib_index>(dim, n, M, opt.efc);
+    hnswlib::HierarchicalNSW<float>* g = &owner->graph;
     const auto t0 = clock_type::now();
     g->addPoint(xb.data(), 0);
     tbb::task_arena arena(static_cast<int>(opt.threads));
@@ -273,7 +283,8 @@ std::vector<result> run_dataset(const dataset& d, const options& opt) {
     for (std::size_t i = 0; i < n; ++i) upper += std::size_t(g->element_levels_[i]) * g->size_links_per_element_;
     c.bytes_per_vector = double(n * g->size_data_per_element_ + upper) / n;  // links + floats + label
     c.min_ef = k;
-    auto* gp = g.get();
+    auto* gp = g;
+    c.owner = owner;
     // hnswlib's ef is per index: set it before each measured pass (single-threaded in QPS; the
     // recall pass sets the same value from every thread).
     c.search = [gp](const float* q, std::size_t ef, std::int32_t* ids, std::size_t kk) {
@@ -305,20 +316,34 @@ std::vector<result> run_dataset(const dataset& d, const options& opt) {
     if (auto* sq = dynamic_cast<faiss::IndexScalarQuantizer*>(fi->storage)) bytes += sq->sq.trained.size() * 4;
     c.bytes_per_vector = double(bytes) / n;
     c.min_ef = k;
-    const faiss::IndexHNSW* fp = fi.get();
+    faiss::IndexHNSW* fp = fi.get();
+    c.owner = std::shared_ptr<faiss::IndexHNSW>(std::move(fi));
+    // efSearch goes on the index: Debian's FAISS 1.7.3 ignores SearchParametersHNSW::efSearch in
+    // its search loop (measured). As for hnswlib, every thread of the recall pass writes the same
+    // value.
     c.search = [fp](const float* q, std::size_t ef, std::int32_t* ids, std::size_t kk) {
       omp_set_num_threads(1);
       thread_local std::vector<faiss::Index::idx_t> labels;
       thread_local std::vector<float> dd;
       labels.resize(kk);
       dd.resize(kk);
-      faiss::SearchParametersHNSW params;
-      params.efSearch = int(ef);
-      fp->search(1, q, faiss::Index::idx_t(kk), dd.data(), labels.data(), &params);
+      fp->hnsw.efSearch = int(ef);
+      fp->search(1, q, faiss::Index::idx_t(kk), dd.data(), labels.data());
       for (std::size_t i = 0; i < kk; ++i) ids[i] = static_cast<std::int32_t>(labels[i]);
     };
     report(c);
   }
+
+  std::vector<std::vector<double>> qps(built.size());
+  for (std::size_t run = 0; run < opt.runs; ++run)
+    for (std::size_t i = 0; i < built.size(); ++i) qps[i].push_back(qps_run(built[i], d, results[i].ef));
+  for (std::size_t i = 0; i < built.size(); ++i) {
+    std::sort(qps[i].begin(), qps[i].end());
+    results[i].qps = qps[i][qps[i].size() / 2];
+    results[i].qps_min = qps[i].front();
+    results[i].qps_max = qps[i].back();
+  }
+  built.clear();
 
   auto find = [&](const std::string& prefix) -> const result* {
     for (const auto& r : results)
