@@ -47,7 +47,7 @@ std::string ci(const recall_ci& r) {
 /// The codec family and its numbers, parsed from a canonical name.
 struct codec_parts {
   bool rotated = false;
-  std::string family;        // fp32 fp16 bf16 sq8 sq4 pq other
+  std::string family;        // fp32 fp16 bf16 sq8 sq4 pq bin other
   std::size_t pq_m = 0, pq_bits = 0;
 };
 
@@ -58,7 +58,7 @@ codec_parts split_codec(std::string name) {
     name = name.substr(4);
   }
   const std::string base = name.substr(0, name.find(':'));
-  if (base == "fp32" || base == "fp16" || base == "bf16" || base == "sq8" || base == "sq4") {
+  if (base == "fp32" || base == "fp16" || base == "bf16" || base == "sq8" || base == "sq4" || base == "bin") {
     c.family = base;
   } else if (base.rfind("pq", 0) == 0) {
     c.family = "pq";
@@ -119,7 +119,11 @@ std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size
   if (!factory.empty() && r > 0) factory += ",RFlat";
   o << "  faiss:\n";
   if (factory.empty()) {
-    o << "    note: " << q("no FAISS equivalent of codec " + cfg.codec) << "\n";
+    o << "    note: "
+      << q(c.family == "bin" ? "no FAISS float-index equivalent of bin: IndexBinaryHNSW (\"BHNSW" + M +
+                                   "\") searches sign bits you make yourself, by Hamming distance, without rerank"
+                             : "no FAISS equivalent of codec " + cfg.codec)
+      << "\n";
   } else {
     o << "    factory: " << q(factory) << "\n"
       << "    efConstruction: " << efc << "    # index.hnsw.efConstruction (set before add)\n"
@@ -152,6 +156,8 @@ std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size
       if (std::fabs(std::log(values[i] / ratio)) < std::fabs(std::log(values[best] / ratio))) best = i;
     o << "    quantization_config: {product: {compression: " << allowed[best] << ", always_ram: true}}\n";
     qnote = "qtune's PQ compresses " + num(ratio) + "x; Qdrant offers x4..x64, nearest chosen";
+  } else if (c.family == "bin") {
+    o << "    quantization_config: {binary: {always_ram: true}}\n";
   } else if (c.family == "fp16") {
     o << "    vectors: {datatype: float16}\n";
   } else if (c.family == "fp32") {
@@ -161,7 +167,7 @@ std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size
   }
   o << "    search_params: {hnsw_ef: " << ef;
   if (r > 0) o << ", quantization: {rescore: true, oversampling: " << r << "}";
-  else if (c.family == "sq8" || c.family == "pq") o << ", quantization: {rescore: false}";
+  else if (c.family == "sq8" || c.family == "pq" || c.family == "bin") o << ", quantization: {rescore: false}";
   o << "}\n";
   if (!qnote.empty()) o << "    note: " << q(qnote) << "\n";
   // --- Weaviate ---
@@ -174,7 +180,8 @@ std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size
   if (c.family == "sq8") o << "      sq: {enabled: true" << (r > 0 ? ", rescoreLimit: " + std::to_string(k * r) : "") << "}\n";
   else if (c.family == "pq" && c.pq_m > 0)
     o << "      pq: {enabled: true, segments: " << c.pq_m << ", centroids: " << (1u << c.pq_bits) << "}\n";
-  if (c.family != "fp32" && c.family != "sq8" && c.family != "pq")
+  else if (c.family == "bin") o << "      bq: {enabled: true}\n";
+  if (c.family != "fp32" && c.family != "sq8" && c.family != "pq" && c.family != "bin")
     o << "    note: " << q("no Weaviate equivalent of codec " + cfg.codec + " (it offers pq, sq (8-bit), bq)") << "\n";
   else
     o << "    note: " << q("Weaviate's layer 0 keeps 2 x maxConnections links, as hnswlib's M") << "\n";
@@ -207,6 +214,18 @@ std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size
       << "\n"
       << "    m: " << M << "\n    ef_construction: " << efc << "\n"
       << "    hnsw.ef_search: " << ef << "    # SET hnsw.ef_search = " << ef << " (at most 1000)\n";
+  } else if (c.family == "bin") {
+    const std::string bits = "(binary_quantize(embedding)::bit(" + std::to_string(dim) + "))";
+    o << "    create_index: " << q("CREATE INDEX ON items USING hnsw (" + bits + " bit_hamming_ops) WITH (m = " + M +
+                                 ", ef_construction = " + efc + ")")
+      << "\n"
+      << "    m: " << M << "\n    ef_construction: " << efc << "\n"
+      << "    hnsw.ef_search: " << ef << "\n"
+      << "    note: " << q("pgvector's bit type is the sign of each value (threshold 0, not the training mean) searched by Hamming distance; " +
+                         (r > 0 ? "rerank: ORDER BY " + bits + " <~> binary_quantize($1) LIMIT " + std::to_string(k * r) +
+                                      " in a subquery, then by the full vector LIMIT " + std::to_string(k)
+                                : std::string("qtune measured it without rerank")))
+      << "\n";
   } else {
     o << "    m: " << M << "\n    ef_construction: " << efc << "\n    hnsw.ef_search: " << ef << "\n"
       << "    note: " << q("pgvector has no " + cfg.codec + " storage (vector, halfvec, bit only); these are the fp32 graph settings") << "\n";
@@ -217,6 +236,7 @@ std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size
   if (c.family == "fp32") es_type = "hnsw";
   else if (c.family == "sq8") es_type = "int8_hnsw";
   else if (c.family == "sq4") es_type = "int4_hnsw";
+  else if (c.family == "bin") es_type = "bbq_hnsw";
   if (es_type.empty()) {
     o << "    note: " << q("no Elasticsearch equivalent of codec " + cfg.codec +
                          " (dense_vector offers hnsw, int8_hnsw, int4_hnsw, bbq_hnsw)")

@@ -112,7 +112,11 @@ TEST(tune_param_file, deploy_section_uses_each_systems_key_names) {
   const std::string pq = qtune::render_param_file(sample("pq16x8", 2));
   for (const char* key : {"HNSW16_PQ16", "index_type: HNSW_PQ", "m: 16, nbits: 8", "product: {compression: x64",
                           "no Elasticsearch equivalent"})
-    EXPECT_NE(pq.find(key), std::string::npos) << key;
+    EXPECT_NE(pq.find(key), std::string::npos) << key;  const std::string bin = qtune::render_param_file(sample("bin", 4));
+  for (const char* key : {"quantization_config: {binary: {always_ram: true}}", "oversampling: 4", "bq: {enabled: true}",
+                          "type: bbq_hnsw", "rescore_vector: {oversample: 4}", "bit_hamming_ops", "BHNSW16",
+                          "no Milvus equivalent"})
+    EXPECT_NE(bin.find(key), std::string::npos) << key;
 }
 
 TEST(tune_param_file, load_errors_name_the_place) {
