@@ -52,6 +52,14 @@ class index {
   /// Trains the codec (if any) on `base`, encodes it and builds the graph, in parallel.
   /// base: rows x dim floats (already normalised for cosine). Ids are row numbers.
   virtual void build(matrix_view<float> base) = 0;
+  /// Appends x.rows vectors (x: rows x dim floats, borrowed for the call, normalised for cosine
+  /// like build()). They get ids size() .. size() + rows - 1. hnsw: encoded with the codec that
+  /// build() trained (it is not retrained) and linked into the graph with the codec's symmetric
+  /// distance; their full-precision rows are kept for rerank when the codec is lossy.
+  /// faiss: faiss::Index::add. On an index never built or loaded this is build(x).
+  /// NOT safe concurrently with searches or another add(): the caller serialises them (e.g. a
+  /// std::shared_mutex: searches shared, add exclusive).
+  virtual void add(matrix_view<float> x) = 0;
   /// Sets efSearch for subsequent searches (hnswlib keeps one ef per index).
   virtual void set_ef_search(std::size_t ef) = 0;
   virtual void set_rerank(std::size_t r) = 0;

@@ -109,6 +109,28 @@ class faiss_index final : public index {
     apply_ef();
   }
 
+  void add(matrix_view<float> x) override {
+    if (index_->ntotal == 0) {
+      build(x);
+      return;
+    }
+    QTUNE_CHECK(x.dim == dim_, "faiss index: added vectors have dimension ", x.dim, ", expected ", dim_);
+    if (x.rows == 0) return;
+    std::vector<float> copy;
+    const float* rows = x.data;
+    if (!x.contiguous()) {
+      copy.resize(x.rows * dim_);
+      for (std::size_t i = 0; i < x.rows; ++i) std::memcpy(copy.data() + i * dim_, x.row(i), dim_ * sizeof(float));
+      rows = copy.data();
+    }
+    omp_set_num_threads(resolve_omp_threads(config_.threads));
+    try {
+      index_->add(static_cast<faiss_idx>(x.rows), rows);
+    } catch (const faiss::FaissException& e) {
+      fail("faiss index '", factory_, "': add failed: ", e.what());
+    }
+  }
+
   void set_ef_search(std::size_t ef) override {
     QTUNE_CHECK(ef >= 1, "faiss index: efSearch must be >= 1, got ", ef);
     config_.ef_search = ef;

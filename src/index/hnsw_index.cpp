@@ -341,6 +341,51 @@ void hnsw_index::build(matrix_view<float> base) {
   }
 }
 
+void hnsw_index::add(matrix_view<float> x) {
+  impl& m = *impl_;
+  if (!m.graph) {
+    build(x);
+    return;
+  }
+  const std::size_t n = x.rows;
+  QTUNE_CHECK(x.dim == m.dim, "hnsw index: added vectors have dimension ", x.dim, ", expected ", m.dim);
+  if (n == 0) return;
+  const std::size_t old_n = m.graph->cur_element_count;
+  QTUNE_CHECK(old_n + n < static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()), "hnsw index: ",
+              old_n + n, " vectors exceed the int32 id range");
+  std::vector<float> copy;
+  const float* rows = x.data;
+  if (!x.contiguous()) {
+    copy.resize(n * m.dim);
+    for (std::size_t i = 0; i < n; ++i) std::memcpy(copy.data() + i * m.dim, x.row(i), m.dim * sizeof(float));
+    rows = copy.data();
+  }
+  const std::size_t cs = m.graph_codec->code_size();
+  std::vector<std::uint8_t> codes(n * cs);
+  tbb::task_arena arena(static_cast<int>(resolve_threads(m.config.threads)));
+  arena.execute([&] {
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 256), [&](const tbb::blocked_range<std::size_t>& r) {
+      m.graph_codec->encode(r.size(), rows + r.begin() * m.dim, codes.data() + r.begin() * cs);
+    });
+  });
+  // The graph stores codes, so new points are linked with the codec's symmetric distance (the
+  // space's); a float-built graph (graph_source "float") keeps its original links.
+  if (m.graph->max_elements_ < old_n + n) {
+    try {
+      m.graph->resizeIndex(std::max(old_n + n, m.graph->max_elements_ + m.graph->max_elements_ / 2));
+    } catch (const std::exception& e) {
+      fail("hnsw index: cannot grow the graph to ", old_n + n, " vectors: ", e.what());
+    }
+  }
+  graph_t& g = *m.graph;
+  arena.execute([&] {
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 16), [&](const tbb::blocked_range<std::size_t>& r) {
+      for (std::size_t i = r.begin(); i < r.end(); ++i) g.addPoint(codes.data() + i * cs, old_n + i);
+    });
+  });
+  if (!m.full.empty()) m.full.insert(m.full.end(), rows, rows + n * m.dim);
+}
+
 void hnsw_index::search(const float* q, std::size_t k, std::int32_t* ids, float* distances) const {
   impl_->search(q, k, impl_->config.ef_search, ids, distances);
 }

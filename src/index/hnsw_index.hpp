@@ -25,6 +25,7 @@ class hnsw_index final : public index {
   std::size_t dim() const override;
   std::size_t size() const override;
   void build(matrix_view<float> base) override;
+  void add(matrix_view<float> x) override;
   void set_ef_search(std::size_t ef) override;
   void set_rerank(std::size_t r) override;
   void search(const float* q, std::size_t k, std::int32_t* ids, float* distances) const override;
