@@ -13,7 +13,9 @@
 #include <sstream>
 
 #include "cli/command.hpp"
+#include "cli/progress_bar.hpp"
 #include "qtune/error.hpp"
+#include "qtune/progress.hpp"
 #include "qtune/sweep.hpp"
 #include "qtune/sweep_spec.hpp"
 
@@ -41,59 +43,6 @@ void install_signal_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-std::string clock_text(double s) {
-  if (!(s >= 0) || s > 359999) return "--:--";
-  const long t = static_cast<long>(s + 0.5);
-  std::ostringstream o;
-  o << t / 60 << ":" << std::setw(2) << std::setfill('0') << t % 60;
-  return o.str();
-}
-
-/// Progress on stderr: a redrawn bar with ETA on a terminal, plain lines in a pipe.
-class progress_printer {
- public:
-  explicit progress_printer(bool quiet) : quiet_(quiet), tty_(::isatty(STDERR_FILENO) == 1) {}
-  ~progress_printer() { finish(); }
-
-  void operator()(const qtune::sweep_progress& p) {
-    if (quiet_) return;
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    if (!tty_) {
-      std::cerr << "[" << p.done << "/" << p.total << " " << clock_text(elapsed) << "] " << p.message << "\n";
-      return;
-    }
-    clear();
-    if (p.is_result || p.message.find(": ") != std::string::npos) std::cerr << "  " << p.message << "\n";
-    const double frac = p.total ? static_cast<double>(p.done) / p.total : 0.0;
-    const double eta = frac > 0.02 ? elapsed * (1 - frac) / frac : -1;
-    int width = 100;
-    winsize ws{};
-    if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) width = ws.ws_col;
-    const int bar = 30;
-    const int filled = static_cast<int>(frac * bar + 0.5);
-    std::ostringstream line;
-    line << "[" << std::string(filled, '#') << std::string(bar - filled, '.') << "] " << std::setw(3)
-         << static_cast<int>(frac * 100 + 0.5) << "%  " << clock_text(elapsed) << " elapsed, ETA " << clock_text(eta)
-         << "  " << p.message;
-    std::string s = line.str();
-    if (static_cast<int>(s.size()) > width - 1) s.resize(width - 1);
-    std::cerr << s << std::flush;
-    drawn_ = true;
-  }
-  void finish() {
-    if (drawn_) clear();
-  }
-
- private:
-  void clear() {
-    if (drawn_) std::cerr << "\r\033[K" << std::flush;
-    drawn_ = false;
-  }
-  bool quiet_, tty_;
-  bool drawn_ = false;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
-
 void run_tune(const tune_options& o) {
   using namespace qtune;
   if (o.example) {
@@ -117,12 +66,13 @@ void run_tune(const tune_options& o) {
     spec.k = static_cast<std::size_t>(o.k);
   }
 
-  progress_printer printer(o.quiet);
+  // Progress of the sweep and of the phases inside it (ground truth) on stderr.
+  cli::progress_bar printer(o.quiet);
+  progress_scope scope(printer.callback());
   sweep_options opt;
   opt.resume = o.resume;
   opt.dry_run = o.dry_run;
   opt.stop = &g_stop;
-  opt.on_progress = [&printer](const sweep_progress& p) { printer(p); };
   install_signal_handlers();
   const sweep_outcome out = run_sweep(spec, opt);
   printer.finish();
@@ -152,7 +102,7 @@ QTUNE_CLI_COMMAND(tune) {
   app.add_option("--k", o->k, "k of recall@k (overrides the spec)");
   app.add_flag("--dry-run", o->dry_run, "Print the plan (builds, searches, estimated memory and time) and exit");
   app.add_flag("--resume", o->resume, "Keep points already in results.jsonl (same spec) and measure the rest");
-  app.add_flag("--quiet,-q", o->quiet, "Print only the result");
+  app.add_flag("--quiet,-q", o->quiet, "No progress bar or progress lines; print only the result");
   app.add_flag("--example", o->example, "Print a commented template spec and exit");
   app.footer(
       "Exit codes: 0 recommended, 1 error, 2 usage, 3 target recall missed, 130 interrupted (results kept).");

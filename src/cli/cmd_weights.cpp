@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <string>
 #include <vector>
@@ -10,8 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
+#include "cli/progress_bar.hpp"
 #include "qtune/error.hpp"
+#include "qtune/progress.hpp"
 #include "qtune/weights.hpp"
+#include "qtune/sweep.hpp"
+#include "report/report.hpp"
 
 namespace {
 
@@ -26,6 +31,8 @@ struct weights_options {
   std::string importance;
   bool json = false;
   bool totals_only = false;
+  bool quiet = false;
+  std::string html;
   double budget_bpw = 0, budget_mb = 0, fit_gb = 0, overhead_gb = 0.5;
 };
 
@@ -91,6 +98,10 @@ void run_stats(const weights_options& o) {
   for (const auto& f : types) {
     std::vector<w::wformat> choice(m.tensors.size(), f);
     results.emplace_back(f, w::quantize_model(m, choice, imp));
+  }
+  if (!o.html.empty()) {
+    qtune::write_file_atomic(o.html, qtune::report::render_weights_stats_report(m, results, o.model));
+    if (!o.json) std::printf("wrote %s\n", o.html.c_str());
   }
   if (!o.json && !o.totals_only) {
     std::printf("\n%-28s %-10s %-6s %6s %10s %9s %10s %7s %9s\n", "tensor", "shape", "used", "bpw", "rmse", "rel_rmse",
@@ -237,6 +248,13 @@ void run_plan(const weights_options& o) {
                   fits ? "yes" : "no", static_cast<double>(r.bytes) / gib, o.overhead_gb, need_gb);
     }
   }
+  if (!o.html.empty()) {
+    std::optional<std::uint64_t> budget;
+    if (po.budget_bpw) budget = static_cast<std::uint64_t>(*po.budget_bpw * static_cast<double>(r.total_values) / 8.0);
+    if (po.budget_mb) budget = static_cast<std::uint64_t>(*po.budget_mb * 1024.0 * 1024.0);
+    qtune::write_file_atomic(o.html, qtune::report::render_weights_plan_report(r, o.model, budget));
+    if (!o.json) std::printf("wrote %s\n", o.html.c_str());
+  }
   if (!o.out.empty()) {
     std::vector<w::wformat> choice;
     std::size_t k = 0;
@@ -255,6 +273,13 @@ void run_plan(const weights_options& o) {
   if (o.json) std::cout << j.dump(2) << "\n";
 }
 
+/// Runs a command with the progress bar (or lines) on stderr unless --quiet.
+void with_progress(const weights_options& o, void (*run)(const weights_options&)) {
+  qtune::cli::progress_bar bar(o.quiet);
+  qtune::progress_scope scope(bar.callback());
+  run(o);
+}
+
 }  // namespace
 
 QTUNE_CLI_COMMAND(weights) {
@@ -268,7 +293,9 @@ QTUNE_CLI_COMMAND(weights) {
   st->add_option("--importance", o->importance, "importance weights: a 1-D .npy per column, or a directory of <tensor>.npy");
   st->add_flag("--json", o->json, "JSON output");
   st->add_flag("--totals-only", o->totals_only, "only the per-type totals");
-  st->callback([o] { run_stats(*o); });
+  st->add_option("--html", o->html, "also write an HTML report (error vs bits per weight per tensor) to this file");
+  st->add_flag("--quiet,-q", o->quiet, "no progress bar or progress lines on stderr");
+  st->callback([o] { with_progress(*o, run_stats); });
 
   auto* qu = sub->add_subcommand("quantize", "Quantize a model to one type and write GGUF v3");
   qu->add_option("model", o->model, "MODEL.gguf or MODEL.safetensors")->required();
@@ -276,7 +303,8 @@ QTUNE_CLI_COMMAND(weights) {
   qu->add_option("-o,--output", o->out, "OUT.gguf")->required();
   qu->add_option("--tensor-type", o->tensor_types, "override 'REGEX=TYPE' (repeatable)");
   qu->add_option("--importance", o->importance, "importance weights (.npy or directory)");
-  qu->callback([o] { run_quantize(*o); });
+  qu->add_flag("--quiet,-q", o->quiet, "no progress bar or progress lines on stderr");
+  qu->callback([o] { with_progress(*o, run_quantize); });
 
   auto* de = sub->add_subcommand("dequantize", "Write every tensor back as F32 safetensors");
   de->add_option("model", o->model, "MODEL.gguf or MODEL.safetensors")->required();
@@ -293,5 +321,7 @@ QTUNE_CLI_COMMAND(weights) {
   pl->add_option("--overhead-gb", o->overhead_gb, "stated runtime overhead (KV cache, buffers) in GiB, default 0.5");
   pl->add_option("--importance", o->importance, "importance weights (.npy or directory)");
   pl->add_flag("--json", o->json, "JSON output");
-  pl->callback([o] { run_plan(*o); });
+  pl->add_option("--html", o->html, "also write an HTML report (the plan on the size-vs-error front) to this file");
+  pl->add_flag("--quiet,-q", o->quiet, "no progress bar or progress lines on stderr");
+  pl->callback([o] { with_progress(*o, run_plan); });
 }

@@ -14,6 +14,8 @@
 
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
+
+#include "qtune/progress.hpp"
 #include <oneapi/tbb/task_arena.h>
 
 #include "ground_truth/exact_detail.hpp"
@@ -334,6 +336,13 @@ knn_result detail::exact_knn_with(matrix_view<float> base, matrix_view<float> qu
   const std::size_t bb = std::clamp<std::size_t>((std::size_t(1) << 19) / (bq * sizeof(float)), 256, 4096);
   const std::size_t nblocks = (nq + bq - 1) / bq;
 
+  // Progress in queries finished (qtune/progress.hpp); any worker may report.
+  std::atomic<std::uint64_t> queries_done{0};
+  auto report_done = [&](std::size_t finished) {
+    const std::uint64_t d = queries_done.fetch_add(finished) + finished;
+    if (progress_enabled()) report_progress("ground truth", d, nq);
+  };
+  report_done(0);
   if (mode == detail::blas_mode::tbb_tasks) {
     scoped_blas_threads one_blas_thread(1);
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, nblocks, 1), [&](const auto& r) {
@@ -349,6 +358,7 @@ knn_result detail::exact_knn_with(matrix_view<float> base, matrix_view<float> qu
         for (std::size_t i = 0; i < mq; ++i)
           finish_query(job, q0 + i, keys.data() + i * job.kc, ids.data() + i * job.kc, scratch, scan_buf,
                        result.ids.data() + (q0 + i) * k, result.distances.data() + (q0 + i) * k);
+        report_done(mq);
       }
     });
   } else {
@@ -386,6 +396,7 @@ knn_result detail::exact_knn_with(matrix_view<float> base, matrix_view<float> qu
           finish_query(job, q0 + i, keys.data() + i * job.kc, ids.data() + i * job.kc, scratch, scan_buf,
                        result.ids.data() + (q0 + i) * k, result.distances.data() + (q0 + i) * k);
       });
+      report_done(mq);
     }
   }
   detail::last_exact_knn_stats().rescans = job.rescans.load();

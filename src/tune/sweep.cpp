@@ -26,9 +26,12 @@
 #include "qtune/ground_truth.hpp"
 #include "qtune/index.hpp"
 #include "qtune/param_file.hpp"
+#include "qtune/progress.hpp"
 #include "qtune/recommend.hpp"
 #include "qtune/simd.hpp"
 #include "qtune/version.hpp"
+#include "report/report.hpp"
+#include "tune/review.hpp"
 
 namespace qtune {
 
@@ -98,6 +101,8 @@ knn_result select_rows(const knn_result& r, const std::vector<std::size_t>& rows
   }
   return out;
 }
+
+using data_facts = std::vector<std::pair<std::string, std::string>>;
 
 struct sweep_data {
   // optional: vectors has no usable default constructor outside dataset.cpp
@@ -249,6 +254,8 @@ class runner {
   runner(const sweep_spec& spec, const sweep_options& opt) : spec_(spec), opt_(opt) {}
 
   sweep_outcome run();
+  /// Re-measures one configuration (tune review): no output folder is written.
+  review_outcome review(const recommended_params& p);
 
  private:
   const sweep_spec& spec_;
@@ -258,12 +265,34 @@ class runner {
   std::size_t threads_ = 1;
   std::size_t done_ = 0, total_ = 0;
   std::FILE* jsonl_ = nullptr;
+  bool write_neighbors_ = true;      ///< false in review: nothing is written
+  knn_result last_validation_;       ///< validation neighbours of the last measure()
   std::vector<measured_point> points_;
   std::map<std::string, std::size_t> by_key_;
 
   bool stopped() const { return opt_.stop && opt_.stop->load(); }
-  void progress(const std::string& msg, bool is_result = false) {
+  data_facts facts() const {
+    data_facts f;
+    f.emplace_back("base", std::filesystem::absolute(spec_.dataset.base).string());
+    f.emplace_back("queries", std::filesystem::absolute(spec_.dataset.queries).string());
+    f.emplace_back("ground truth", data_.ground_truth_desc);
+    if (!spec_.file.empty()) f.emplace_back("spec", std::filesystem::absolute(spec_.file).string());
+    f.emplace_back("metric", to_string(spec_.dataset.distance));
+    if (data_.base) f.emplace_back("data", std::to_string(data_.base->rows()) + " base x " +
+                                               std::to_string(data_.base->dim()) + " dims, " +
+                                               std::to_string(data_.tuning->rows()) + " tuning + " +
+                                               std::to_string(data_.validation->rows()) + " validation queries");
+    f.emplace_back("objective", to_string(spec_.objective));
+    f.emplace_back("qtune", std::string(version_string) + " (" + git_commit + ")");
+    f.emplace_back("cpu", cpu_description() + ", " + to_string(active_simd_level()) + ", " + std::to_string(threads_) +
+                              (threads_ == 1 ? " thread" : " threads"));
+    f.emplace_back("date", utc_now());
+    return f;
+  }
+  /// To the caller's on_progress when given, else to the process's progress callback.
+  void progress(const std::string& msg, bool is_result = false, bool transient = false) {
     if (opt_.on_progress) opt_.on_progress({done_, total_, msg, is_result});
+    else if (progress_enabled()) report_progress(progress_event{"sweep", done_, total_, msg, is_result, transient});
   }
   std::string plan_text(const std::vector<build_plan>& builds) const;
   void append(const measured_point& p);
@@ -365,7 +394,8 @@ measured_point runner::measure(index& ix, const build_plan& b, std::size_t ef, s
     // (tests/tune/check_recall.py); written before the point's results line.
     int_matrix ids;
     ids.rows = val.nq, ids.dim = val.k, ids.values = val.ids;
-    write_ivecs(neighbors_path(p), ids);
+    if (write_neighbors_) write_ivecs(neighbors_path(p), ids);
+    last_validation_ = val;
   }
   score(std::move(val), *data_.validation, data_.truth_validation, p.validation_recall_ids,
         p.validation_recall_distance, spec_.seed + 7);
@@ -445,6 +475,27 @@ std::string runner::plan_text(const std::vector<build_plan>& builds) const {
     << " s (rough model; ground truth and codec training not included)\n"
     << "  output: " << output_dir_of(spec_).string() << "/\n";
   return o.str();
+}
+
+/// report.html of the output folder: never fails the sweep (its results are already on disk).
+void write_sweep_report(const sweep_spec& spec, const sweep_outcome& out, const std::string& outcome,
+                        const data_facts& facts) {
+  try {
+    report::sweep_report_input in;
+    in.name = spec.name.empty() ? std::string("sweep") : spec.name;
+    in.points = out.points;
+    in.target_recall = spec.target_recall;
+    in.steer_by = spec.steer_by;
+    in.k = spec.k;
+    in.outcome = outcome;
+    if (out.recommended)
+      for (std::size_t i = 0; i < in.points.size(); ++i)
+        if (in.points[i].key() == out.recommended->key()) in.recommended = i;
+    in.facts = facts;
+    if (!in.points.empty()) write_file_atomic(out.output_dir / "report.html", report::render_sweep_report(in));
+  } catch (const std::exception&) {
+    // A report that cannot be written leaves the measured results intact; `tune report` retries.
+  }
 }
 
 sweep_outcome runner::run() {
@@ -594,6 +645,10 @@ sweep_outcome runner::run() {
           const ef_search_result r = find_min_ef(
               [&](std::size_t ef) {
                 if (stopped()) throw stop_request{};  // unwinds the probe loop
+                progress("build " + std::to_string(bi + 1) + "/" + std::to_string(builds.size()) + " " +
+                         b.describe() + (rr ? " rerank " + std::to_string(rr) : std::string()) +
+                         ": searching, efSearch " + std::to_string(ef),
+                         false, true);
                 return probe_recall(*ix, ef);
               },
               spec_.target_recall, spec_.k, spec_.grid.ef_search_max);
@@ -639,6 +694,7 @@ sweep_outcome runner::run() {
     out.status = sweep_status::interrupted;
     out.summary = "interrupted: " + std::to_string(points_.size()) + " points on disk in " + out.output_dir.string() +
                   "/ (rerun with --resume to continue)";
+    write_sweep_report(spec_, out, "interrupted: partial results", facts());
     return out;
   }
 
@@ -655,6 +711,7 @@ sweep_outcome runner::run() {
     std::filesystem::remove(param_path, ec);  // a stale file must not pass for this run's answer
     summary << rec.message;
     out.summary = summary.str();
+    write_sweep_report(spec_, out, rec.message, facts());
     return out;
   }
   const measured_point& best = points_[*rec.chosen];
@@ -698,14 +755,88 @@ sweep_outcome runner::run() {
     write_file_atomic(out.output_dir / "recommended_neighbors.ivecs", bytes.str());
   }
   out.status = sweep_status::recommended;
+  write_sweep_report(spec_, out, "recommended: " + best.describe(), facts());
   summary << rec.message << "\n"
           << "wrote " << param_path.string()
-          << " (and results.jsonl, results.csv, pareto.csv, recommended_neighbors.ivecs)";
+          << " (and results.jsonl, results.csv, pareto.csv, recommended_neighbors.ivecs, report.html)";
   out.summary = summary.str();
   return out;
 }
 
+review_outcome runner::review(const recommended_params& rp) {
+  write_neighbors_ = false;
+  hash_ = spec_hash(spec_);
+  threads_ = spec_.threads ? spec_.threads : static_cast<std::size_t>(tbb::info::default_concurrency());
+  std::unique_ptr<tbb::global_control> limit;
+  if (spec_.threads)
+    limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, spec_.threads);
+  progress("loading data");
+  data_ = load_data(spec_, true);
+  const std::size_t dim = data_.base->dim();
+  QTUNE_CHECK(dim == rp.dim, spec_.place("dataset.base"), ": the data has dimension ", dim,
+              ", the parameter file says ", rp.dim);
+  review_outcome out;
+  out.base_hash = data_.base_hash;
+  out.queries_hash = data_.queries_hash;
+  out.validation_rows = data_.validation_rows;
+  out.spec_hash = hash_;
+  build_plan b;
+  b.kind = rp.config.kind;
+  b.codec = rp.config.kind == "hnsw" ? rp.config.codec : std::string();
+  b.m = rp.config.kind == "hnsw" ? rp.config.m : 0;
+  b.ef_construction = rp.config.ef_construction;
+  b.reranks = {rp.config.rerank};
+  index_config cfg = rp.config;
+  cfg.distance = spec_.dataset.distance;
+  cfg.threads = spec_.threads;
+  total_ = 6;
+  progress("build " + b.describe() + " ...");
+  std::unique_ptr<index> ix = make_index(cfg, dim);
+  const auto t0 = clock_type::now();
+  ix->build(data_.base->view());
+  const double build_s = seconds_since(t0);
+  done_ = 4;
+  progress("measuring " + b.describe() + " ef=" + std::to_string(rp.config.ef_search));
+  out.measured = measure(*ix, b, rp.config.ef_search, rp.config.rerank, build_s);
+  done_ = 6;
+  progress("measured");
+  out.validation_found = last_validation_;
+  return out;
+}
+
 }  // namespace
+
+sweep_spec review_spec(const recommended_params& p, const std::filesystem::path& spec_path) {
+  sweep_spec spec;
+  const auto& pv = p.provenance;
+  if (!spec_path.empty()) {
+    spec = parse_sweep_spec(spec_path);
+  } else if (!pv.spec_path.empty() && std::filesystem::exists(pv.spec_path)) {
+    spec = parse_sweep_spec(pv.spec_path);
+  } else {
+    QTUNE_CHECK(!pv.base_path.empty() && !pv.queries_path.empty(),
+                "the parameter file names no spec and no dataset in its provenance; give --spec");
+    spec.name = "review";
+    spec.dataset.base = pv.base_path;
+    spec.dataset.queries = pv.queries_path;
+    spec.threads = 0;
+  }
+  // What the parameter file says wins over the spec file: the sweep may have overridden them.
+  spec.k = p.k;
+  spec.target_recall = p.target_recall;
+  spec.steer_by = p.steer_by;
+  spec.objective = p.objective;
+  spec.seed = p.config.seed;
+  spec.dataset.distance = p.config.distance;
+  if (spec.threads == 0 && p.config.threads) spec.threads = p.config.threads;
+  return spec;
+}
+
+review_outcome review_measure(const recommended_params& p, const sweep_spec& spec) {
+  sweep_options opt;
+  runner r(spec, opt);
+  return r.review(p);
+}
 
 sweep_outcome run_sweep(const sweep_spec& spec, const sweep_options& options) {
   runner r(spec, options);

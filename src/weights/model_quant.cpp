@@ -6,6 +6,7 @@
 #include <map>
 #include <regex>
 
+#include "qtune/progress.hpp"
 #include "qtune/error.hpp"
 #include "qtune/pareto.hpp"
 #include "qtune/weights.hpp"
@@ -147,9 +148,14 @@ quantized_model quantize_model(const model& m, const std::vector<wformat>& choic
   quantized_model q;
   q.metadata = m.metadata;
   std::map<std::uint32_t, std::uint64_t> count_by_type;
+  const std::uint64_t all_values = m.total_values();
+  std::uint64_t values_done = 0;
   for (std::size_t i = 0; i < m.tensors.size(); ++i) {
     const tensor& t = m.tensors[i];
     const wformat f = effective_format(t, choice[i]);
+    if (progress_enabled())
+      report_progress("quantize", values_done, all_values, t.name + " -> " + to_string(f));
+    values_done += t.n_values();
     const std::vector<float> x = m.to_float(t);
     quantized_tensor qt;
     qt.asked = choice[i];
@@ -168,6 +174,7 @@ quantized_model quantize_model(const model& m, const std::vector<wformat>& choic
     }
     q.tensors.push_back(std::move(qt));
   }
+  if (progress_enabled()) report_progress("quantize", values_done, all_values);
   wformat main{wtype::f32, 0};
   std::uint64_t best = 0;
   for (const auto& [type, n] : count_by_type)
@@ -239,7 +246,12 @@ plan_result make_plan(const model& m, const plan_options& opt, const importance_
   }
   plan_result r;
   r.total_values = m.total_values();
+  std::uint64_t plan_total = 0, plan_done = 0;  // progress: values measured over all tensors
+  for (const tensor& t : m.tensors)
+    if (is_quantizable(t)) plan_total += t.n_values();
   for (const tensor& t : m.tensors) {
+    if (progress_enabled() && is_quantizable(t)) report_progress("measure types", plan_done, plan_total, t.name);
+    if (is_quantizable(t)) plan_done += t.n_values();
     if (!is_quantizable(t)) {
       r.fixed_bytes += t.n_values() * 4;
       continue;
@@ -277,6 +289,7 @@ plan_result make_plan(const model& m, const plan_options& opt, const importance_
                         pt.candidates.end());
     r.tensors.push_back(std::move(pt));
   }
+  if (progress_enabled()) report_progress("measure types", plan_done, plan_total);
   std::uint64_t quant_values = 0;
   for (const auto& t : r.tensors) quant_values += t.n;
 
