@@ -105,7 +105,8 @@ QTUNE_CLI_COMMAND(tune) {
   app.add_flag("--quiet,-q", o->quiet, "No progress bar or progress lines; print only the result");
   app.add_flag("--example", o->example, "Print a commented template spec and exit");
   app.footer(
-      "Exit codes: 0 recommended, 1 error, 2 usage, 3 target recall missed, 130 interrupted (results kept).");
+      "Exit codes: 0 recommended, 1 error, 2 usage, 3 target recall missed, 4 check failed (tune review), 130 "
+      "interrupted (results kept).");
   CLI::App* root = &app;
   app.callback([root, o] {
     if (!root->get_subcommands().empty()) return;  // a subcommand ran instead

@@ -40,14 +40,9 @@ TEST(readme, library_example_block_equals_the_compiled_example) {
   const std::filesystem::path root = QTUNE_SOURCE_DIR;
   const std::string example = slurp(root / "examples" / "library_example.cpp");
   ASSERT_FALSE(example.empty());
-  // README.md once the section is merged there; docs-library.md until then.
-  std::filesystem::path doc = root / "README.md";
-  std::string block = library_block(slurp(doc));
-  if (block.empty()) {
-    doc = root / "docs-library.md";
-    block = library_block(slurp(doc));
-  }
-  ASSERT_FALSE(block.empty()) << "no '## Use as a library' section with a ```cpp block in README.md or docs-library.md";
+  const std::filesystem::path doc = root / "README.md";
+  const std::string block = library_block(slurp(doc));
+  ASSERT_FALSE(block.empty()) << "no '## Use as a library' section with a ```cpp block in README.md";
   EXPECT_EQ(block, example) << doc << "'s example differs from examples/library_example.cpp; copy the file into the block";
 }
 
