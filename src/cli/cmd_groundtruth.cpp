@@ -6,9 +6,11 @@
 #include <string>
 
 #include "cli/command.hpp"
+#include "cli/progress_bar.hpp"
 #include "qtune/dataset.hpp"
 #include "qtune/error.hpp"
 #include "qtune/ground_truth.hpp"
+#include "qtune/progress.hpp"
 
 namespace {
 
@@ -20,6 +22,7 @@ struct groundtruth_options {
   std::string output;
   std::string cache_dir;
   bool no_cache = false;
+  bool quiet = false;
 };
 
 void run_groundtruth(const groundtruth_options& o) {
@@ -37,6 +40,8 @@ void run_groundtruth(const groundtruth_options& o) {
   const std::uint64_t computed_before = qtune::exact_knn_call_count();
   std::filesystem::path cache_dir;
   qtune::knn_result r;
+  qtune::cli::progress_bar bar(o.quiet);
+  qtune::progress_scope scope(bar.callback());
   if (o.no_cache) {
     r = qtune::exact_knn(base.view(), queries.view(), m, o.k);
   } else {
@@ -44,6 +49,7 @@ void run_groundtruth(const groundtruth_options& o) {
     r = qtune::cached_exact_knn(base.view(), queries.view(), m, o.k, cache_dir);
   }
   const auto t2 = std::chrono::steady_clock::now();
+  bar.finish();
   qtune::write_knn(r, o.output);
   auto dist_path = std::filesystem::path(o.output);
   dist_path.replace_extension(".fvecs");
@@ -73,6 +79,7 @@ QTUNE_CLI_COMMAND(groundtruth) {
                   "Ground-truth cache folder (default: $QTUNE_CACHE_DIR, $XDG_CACHE_HOME/qtune/ground_truth "
                   "or ~/.cache/qtune/ground_truth)");
   sub->add_flag("--no-cache", opts->no_cache, "Compute without reading or writing the cache");
+  sub->add_flag("--quiet,-q", opts->quiet, "No progress bar or progress lines on stderr");
   sub->callback([opts] {
     const std::filesystem::path out(opts->output);
     QTUNE_CHECK(out.extension() == ".ivecs", opts->output, ": the output must end in .ivecs (distances go beside it "
