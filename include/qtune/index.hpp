@@ -24,7 +24,9 @@ struct index_config {
   std::size_t m = 16;              ///< HNSW M (hnsw; for faiss the factory string says it)
   std::size_t ef_construction = 200;
   std::size_t ef_search = 64;
-  std::size_t rerank = 0;          ///< 0 = off; r = re-score the top k * r on full vectors
+  /// 0 = off; r = re-score the top k * r on full vectors. At build time it also decides whether
+  /// the full-precision vectors are kept (rerank > 0) or dropped (0: codes and graph only).
+  std::size_t rerank = 0;
   metric distance = metric::l2;
   std::uint64_t seed = 42;
   std::size_t threads = 0;         ///< 0 = all cores (build and batch search)

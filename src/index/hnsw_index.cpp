@@ -290,7 +290,13 @@ void hnsw_index::set_ef_search(std::size_t ef) {
   QTUNE_CHECK(ef >= 1, "hnsw index: efSearch must be >= 1, got ", ef);
   impl_->config.ef_search = ef;
 }
-void hnsw_index::set_rerank(std::size_t r) { impl_->config.rerank = r; }
+void hnsw_index::set_rerank(std::size_t r) {
+  impl& m = *impl_;
+  QTUNE_CHECK(r == 0 || m.graph == nullptr || m.full.size() != 0 || codes_are_exact(*m.graph_codec),
+              "hnsw index: rerank ", r, " needs the full-precision vectors, which this index did not keep (it was "
+              "built with rerank 0; build it with the largest rerank factor it will be searched with)");
+  m.config.rerank = r;
+}
 
 void hnsw_index::build(matrix_view<float> base) {
   impl& m = *impl_;
@@ -333,7 +339,9 @@ void hnsw_index::build(matrix_view<float> base) {
   } else {
     m.graph = build_graph(m.space.get(), codes.data(), n, cs, m.config);
   }
-  if (exact_codes) {
+  // Full-precision rows are kept only when rerank will read them: with rerank 0 a lossy
+  // codec's index holds codes and graph alone, which is the memory the sweep reported.
+  if (exact_codes || m.config.rerank == 0) {
     m.full.clear();
     m.full.shrink_to_fit();
   } else {
@@ -481,7 +489,9 @@ void hnsw_index::load(const std::filesystem::path& path) {
               " vectors, header says ", f.count);
   QTUNE_CHECK(g.size_data_per_element_ == g.size_links_level0_ + cs + sizeof(hnswlib::labeltype), name,
               ": graph element size ", g.size_data_per_element_, " does not match codec code size ", cs);
-  if (!codes_are_exact(*fresh->graph_codec)) {
+  // The full-precision rows are saved when the index kept them (built with rerank > 0); an index
+  // whose setting asks for rerank must have them.
+  if (!codes_are_exact(*fresh->graph_codec) && (fresh->config.rerank > 0 || f.has_section("RRNK"))) {
     const std::string& rr = f.section("RRNK", path);
     QTUNE_CHECK(rr.size() == f.count * f.dim * sizeof(float), name, ": rerank section has ", rr.size(),
                 " bytes, expected ", f.count * f.dim * sizeof(float));

@@ -33,6 +33,11 @@ struct index_file {
   std::size_t count = 0;
   std::vector<std::pair<std::string, std::string>> sections;  ///< (tag, bytes), in file order
 
+  bool has_section(const std::string& tag) const {
+    for (const auto& s : sections)
+      if (s.first == tag) return true;
+    return false;
+  }
   /// Bytes of the section `tag`; throws qtune::error naming `path` when it is missing.
   const std::string& section(const std::string& tag, const std::filesystem::path& path) const;
 };

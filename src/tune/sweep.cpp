@@ -618,6 +618,7 @@ sweep_outcome runner::run() {
     cfg.distance = spec_.dataset.distance;
     cfg.seed = spec_.seed;
     cfg.threads = spec_.threads;
+    cfg.rerank = b.reranks.empty() ? 0 : *std::max_element(b.reranks.begin(), b.reranks.end());  // keeps full rows
     std::unique_ptr<index> ix = make_index(cfg, dim);
     const auto t0 = clock_type::now();
     ix->build(data_.base->view());

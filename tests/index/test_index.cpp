@@ -269,8 +269,10 @@ TEST(index_hnsw, rerank_returns_exact_distances_and_improves_recall) {
     SCOPED_TRACE(name);
     auto c = hnsw_config(name);
     c.ef_search = 100;
+    c.rerank = 4;  // keeps the full-precision vectors
     auto idx = make_index(c, d.dim);
     idx->build(view(d.base, d.dim));
+    idx->set_rerank(0);
     const double plain = recall_ids(run_search(*idx, d.queries, d.dim, d.k), truth, d.k);
     idx->set_rerank(4);
     const knn_result rr = run_search(*idx, d.queries, d.dim, d.k);
@@ -328,9 +330,25 @@ TEST(index_hnsw, memory_matches_the_formula) {
     // expected number of upper-level link lists: n * sum_{l>=1} M^-l = n / (M - 1)
     const double expected_lists = double(n) / (M - 1);
     EXPECT_NEAR(double(upper / (M * 4 + 4)), expected_lists, 0.35 * expected_lists);
-    EXPECT_EQ(mem.rerank_bytes, std::string(name) == "fp32" ? 0u : n * d.dim * sizeof(float));
+    EXPECT_EQ(mem.rerank_bytes, 0u);  // built with rerank 0: no full-precision rows kept
     EXPECT_EQ(mem.total(), mem.resident_bytes + mem.rerank_bytes);
+    auto cfg = hnsw_config(name);
+    cfg.rerank = 2;
+    auto with_rows = make_index(cfg, d.dim);
+    with_rows->build(view(d.base, d.dim));
+    EXPECT_EQ(with_rows->memory().rerank_bytes, std::string(name) == "fp32" ? 0u : n * d.dim * sizeof(float));
   }
+}
+
+TEST(index_hnsw, rerank_on_an_index_built_without_full_vectors_is_an_error) {
+  const auto& d = data();
+  auto idx = make_index(hnsw_config("sq8"), d.dim);
+  idx->build(view(d.base, d.dim));
+  EXPECT_NE(error_of([&] { idx->set_rerank(3); }).find("full-precision"), std::string::npos);
+  idx->set_rerank(0);  // fine
+  auto exact = make_index(hnsw_config("fp32"), d.dim);
+  exact->build(view(d.base, d.dim));
+  exact->set_rerank(3);  // fp32 codes are the full vectors: nothing to keep
 }
 
 TEST(index_hnsw, bad_configs_and_inputs_are_errors) {
