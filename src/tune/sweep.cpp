@@ -652,7 +652,9 @@ sweep_outcome runner::run() {
                          false, true);
                 return probe_recall(*ix, ef);
               },
-              spec_.target_recall, spec_.k, spec_.grid.ef_search_max);
+              // with rerank r the graph search keeps max(ef, k * r) candidates, so a smaller ef
+              // is the same search: start there, and record the efSearch actually used
+              spec_.target_recall, spec_.k * std::max<std::size_t>(rr, 1), spec_.grid.ef_search_max);
           ef0 = r.ef, reached = r.reached, probes = r.probes.size();
           todo.push_back({ef0, true});
         }
