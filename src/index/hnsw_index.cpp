@@ -5,6 +5,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -18,6 +19,7 @@
 #include "index/hnswlib_wrap.hpp"
 #include "index/index_file.hpp"
 #include "qtune/error.hpp"
+#include "qtune/progress.hpp"
 
 namespace qtune::detail {
 namespace {
@@ -158,10 +160,17 @@ std::unique_ptr<graph_t> build_graph(code_space* space, const std::uint8_t* code
                                      std::size_t code_size, const index_config& config) {
   auto g = std::make_unique<graph_t>(space, n, config.m, config.ef_construction, config.seed);
   g->addPoint(codes, 0);
+  // Progress (qtune/progress.hpp): vectors inserted, reported every 4096.
+  const bool report = progress_enabled();
+  std::atomic<std::size_t> inserted{1};
+  constexpr std::size_t report_every = 4096;
   tbb::task_arena arena(static_cast<int>(resolve_threads(config.threads)));
   arena.execute([&] {
     tbb::parallel_for(tbb::blocked_range<std::size_t>(1, n, 16), [&](const tbb::blocked_range<std::size_t>& r) {
       for (std::size_t i = r.begin(); i < r.end(); ++i) g->addPoint(codes + i * code_size, i);
+      if (!report) return;
+      const std::size_t before = inserted.fetch_add(r.size()), after = before + r.size();
+      if (after / report_every != before / report_every || after == n) report_progress("hnsw build", after, n);
     });
   });
   return g;
