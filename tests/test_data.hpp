@@ -5,22 +5,39 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <string>
+#include <vector>
+
+#include "data_dir.hpp"
+#include "qtune/dataset.hpp"
 
 namespace qtune::testing {
-
-inline std::filesystem::path data_dir() {
-  if (const char* d = std::getenv("QTUNE_DATA_DIR"); d && *d) return d;
-#ifdef QTUNE_SOURCE_DIR
-  return std::filesystem::path(QTUNE_SOURCE_DIR) / ".." / "shared" / "data";
-#else
-  return std::filesystem::path("..") / "shared" / "data";
-#endif
-}
 
 inline bool data_required() {
   const char* r = std::getenv("QTUNE_REQUIRE_DATA");
   return r && std::string(r) == "1";
+}
+
+/// The small sweep fixture of the CLI tests: clustered Gaussian data (30 centres spread 4 sigma),
+/// 3000 base and 300 query vectors of 24 dims, written as dir/base.fvecs and dir/queries.fvecs.
+inline void write_clustered_set(const std::filesystem::path& dir, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0.f, 1.f);
+  const std::size_t dim = 24, nb = 3000, nq = 300, nc = 30;
+  std::vector<float> centers(nc * dim);
+  for (auto& c : centers) c = 4.f * g(rng);
+  auto make = [&](std::size_t n) {
+    std::vector<float> x(n * dim);
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t c = rng() % nc;
+      for (std::size_t j = 0; j < dim; ++j) x[i * dim + j] = centers[c * dim + j] + g(rng);
+    }
+    return x;
+  };
+  const auto base = make(nb), queries = make(nq);
+  write_fvecs(dir / "base.fvecs", {base.data(), nb, dim, dim});
+  write_fvecs(dir / "queries.fvecs", {queries.data(), nq, dim, dim});
 }
 
 }  // namespace qtune::testing

@@ -35,7 +35,7 @@ struct bench_data {
 const bench_data& data() {
   static const bench_data d = [] {
     bench_data r;
-    const auto path = testing::codec_data_dir() / "sift10k/siftsmall_base.fvecs";
+    const auto path = testing::data_dir() / "sift10k/siftsmall_base.fvecs";
     if (std::filesystem::exists(path)) {
       const vectors v = read_vectors(path).slice(0, 10000);
       r.n = v.rows();

@@ -24,15 +24,11 @@
 #include "qtune/dataset.hpp"
 #include "qtune/ground_truth.hpp"
 #include "qtune/simd.hpp"
+#include "data_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path data_dir() {
-  if (const char* d = std::getenv("QTUNE_DATA_DIR"); d && *d) return d;
-  return fs::path(__FILE__).parent_path() / ".." / ".." / ".." / "shared" / "data";
-}
 
 struct stats {
   double median, min, max;
@@ -135,7 +131,7 @@ void bench(const std::string& name, const fs::path& base_path, const fs::path& q
 
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::max(1, std::atoi(argv[1])) : 5;
-  const fs::path dir = data_dir();
+  const fs::path dir = qtune::testing::data_dir();
   std::printf("bench_ground_truth: SIMD %s, TBB threads %d, OpenMP threads %d, OpenBLAS threads %d\n",
               qtune::to_string(qtune::active_simd_level()).c_str(), tbb::this_task_arena::max_concurrency(),
               omp_get_max_threads(), openblas_threads());

@@ -22,20 +22,12 @@
 
 #include "qtune/qtune.hpp"
 #include "search_service.hpp"
+#include "data_dir.hpp"
 
 using json = nlohmann::json;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-std::filesystem::path default_data_dir() {
-  if (const char* d = std::getenv("QTUNE_DATA_DIR"); d && *d) return d;
-#ifdef QTUNE_SOURCE_DIR
-  return std::filesystem::path(QTUNE_SOURCE_DIR) / ".." / "shared" / "data";
-#else
-  return std::filesystem::path("..") / "shared" / "data";
-#endif
-}
 
 double percentile(const std::vector<double>& sorted, double p) {
   const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
@@ -47,7 +39,7 @@ double percentile(const std::vector<double>& sorted, double p) {
 int main(int argc, char** argv) {
   std::size_t requests = 10000, clients = 4, threads = 4, k = 10;
   std::string params_path;
-  std::filesystem::path data = default_data_dir();
+  std::filesystem::path data = qtune::testing::data_dir();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const char* v = argv[i + 1];

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "qtune/weights.hpp"
+#include "data_dir.hpp"
 
 namespace w = qtune::weights;
 
@@ -19,9 +20,7 @@ namespace {
 const std::vector<float>& input() {
   static const std::vector<float> x = [] {
     std::vector<float> v;
-    const char* d = std::getenv("QTUNE_DATA_DIR");
-    const std::filesystem::path p =
-        std::filesystem::path(d && *d ? d : "../shared/data") / "stories260k" / "stories260K.safetensors";
+    const std::filesystem::path p = qtune::testing::data_dir() / "stories260k" / "stories260K.safetensors";
     if (std::filesystem::exists(p)) {
       const w::model m = w::read_safetensors(p);
       for (const auto& t : m.tensors)

@@ -17,14 +17,9 @@
 #include "qtune/codec.hpp"
 #include "qtune/dataset.hpp"
 #include "qtune/ground_truth.hpp"
+#include "data_dir.hpp"
 
 namespace qtune::testing {
-
-/// $QTUNE_DATA_DIR, else <source>/../shared/data (this file is <source>/tests/codec/...).
-inline std::filesystem::path codec_data_dir() {
-  if (const char* d = std::getenv("QTUNE_DATA_DIR"); d && *d) return d;
-  return std::filesystem::path(__FILE__).parent_path() / ".." / ".." / ".." / "shared" / "data";
-}
 
 struct real_set {
   std::string name;
@@ -56,7 +51,7 @@ inline const std::vector<real_set_files>& real_sets() {
 
 /// Loads a set (contiguous heap copies); nullopt when its files are missing.
 inline std::optional<real_set> load_real_set(const real_set_files& f, std::size_t max_queries = 0) {
-  const auto dir = codec_data_dir();
+  const auto dir = data_dir();
   for (const char* p : {f.base, f.queries, f.gt})
     if (!std::filesystem::exists(dir / p)) return std::nullopt;
   real_set s;

@@ -64,22 +64,7 @@ struct quick_sweep {
     dir = std::filesystem::temp_directory_path() / ("qtune_report_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
-    std::mt19937 rng(5);
-    std::normal_distribution<float> g(0.f, 1.f);
-    const std::size_t dim = 24, nb = 3000, nq = 300, nc = 30;
-    std::vector<float> centers(nc * dim);
-    for (auto& c : centers) c = 4.f * g(rng);
-    auto make = [&](std::size_t n) {
-      std::vector<float> x(n * dim);
-      for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t c = rng() % nc;
-        for (std::size_t j = 0; j < dim; ++j) x[i * dim + j] = centers[c * dim + j] + g(rng);
-      }
-      return x;
-    };
-    const auto base = make(nb), queries = make(nq);
-    write_fvecs(dir / "base.fvecs", {base.data(), nb, dim, dim});
-    write_fvecs(dir / "queries.fvecs", {queries.data(), nq, dim, dim});
+    write_clustered_set(dir, 5);
     spec = dir / "quick.yaml";
     std::ofstream(spec) << "dataset: {base: base.fvecs, queries: queries.fvecs, metric: l2}\n"
                         << "k: 10\ntarget_recall: 0.9\n"

@@ -15,6 +15,7 @@
 
 #include "qtune/dataset.hpp"
 #include "qtune/param_file.hpp"
+#include "test_data.hpp"
 
 namespace {
 
@@ -39,23 +40,7 @@ struct fixture_dir {
     dir = fs::temp_directory_path() / ("qtune_cli_" + name + "_" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
-    // Clustered Gaussian data: 3000 base, 300 queries, 24 dims.
-    std::mt19937 rng(11);
-    std::normal_distribution<float> g(0.f, 1.f);
-    const std::size_t dim = 24, nb = 3000, nq = 300, nc = 30;
-    std::vector<float> centers(nc * dim);
-    for (auto& c : centers) c = 4.f * g(rng);
-    auto make = [&](std::size_t n) {
-      std::vector<float> x(n * dim);
-      for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t c = rng() % nc;
-        for (std::size_t j = 0; j < dim; ++j) x[i * dim + j] = centers[c * dim + j] + g(rng);
-      }
-      return x;
-    };
-    const auto base = make(nb), queries = make(nq);
-    qtune::write_fvecs(dir / "base.fvecs", {base.data(), nb, dim, dim});
-    qtune::write_fvecs(dir / "queries.fvecs", {queries.data(), nq, dim, dim});
+    qtune::testing::write_clustered_set(dir, 11);
   }
   ~fixture_dir() { fs::remove_all(dir); }
 
