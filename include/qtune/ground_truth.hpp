@@ -17,7 +17,7 @@
 // Ground-truth cache (cached_exact_knn): one file per (base, queries, metric) in cache_dir,
 //   gt-<key>-k<k>.knn, key = 16 hex digits hashing content_hash(base), content_hash(queries),
 //   the metric and the cache format version. Binary, little-endian: a 96-byte header (magic
-//   "QTGTKNN1", version, metric, nq, k, base rows, dim, FNV-1a-64 checksum of the payload),
+//   "QTGTKNN1", version, metric, nq, k, base rows, dim, 8-lane FNV-1a checksum of the payload),
 //   then nq*k int32 ids, then nq*k float32 distances. Written to a temporary file in the same
 //   folder and renamed into place. Any entry with k' >= k serves k (its first k columns).
 //   Where the cache lives: the caller decides (cache_dir); tools use

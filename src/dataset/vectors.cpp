@@ -6,6 +6,7 @@
 #include <fstream>
 #include <utility>
 
+#include "core/fnv.hpp"
 #include "dataset/dataset_impl.hpp"
 
 namespace qtune {
@@ -88,44 +89,26 @@ vectors vectors_builder::heap(std::vector<float> values, std::size_t rows, std::
 
 // --- hashing ----------------------------------------------------------------------------------
 
-namespace {
-constexpr std::uint64_t fnv_offset = 0xcbf29ce484222325ull;
-constexpr std::uint64_t fnv_prime = 0x100000001b3ull;
-
-inline std::uint64_t fnv1a(std::uint64_t h, const void* p, std::size_t n) noexcept {
-  const auto* b = static_cast<const unsigned char*>(p);
-  for (std::size_t i = 0; i < n; ++i) {
-    h ^= b[i];
-    h *= fnv_prime;
-  }
-  return h;
-}
-
-std::string hex16(std::uint64_t h) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-}  // namespace
+using detail::fnv1a64;
+using detail::hex16;
 
 std::string content_hash(matrix_view<float> x) {
   // Shape first (as two little-endian uint64), then the values row by row (stride ignored), so
   // a mapped .fvecs and its heap copy hash the same.
-  std::uint64_t h = fnv_offset;
   const std::uint64_t shape[2] = {x.rows, x.dim};
-  h = fnv1a(h, shape, sizeof shape);
-  for (std::size_t i = 0; i < x.rows; ++i) h = fnv1a(h, x.row(i), x.dim * sizeof(float));
+  std::uint64_t h = fnv1a64(shape, sizeof shape);
+  for (std::size_t i = 0; i < x.rows; ++i) h = fnv1a64(x.row(i), x.dim * sizeof(float), h);
   return hex16(h);
 }
 
 std::string file_hash(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   QTUNE_CHECK(in, path.string(), ": cannot open file for hashing");
-  std::uint64_t h = fnv_offset;
+  std::uint64_t h = detail::fnv1a_offset;
   std::vector<char> buf(1 << 16);
   while (in) {
     in.read(buf.data(), std::streamsize(buf.size()));
-    h = fnv1a(h, buf.data(), std::size_t(in.gcount()));
+    h = fnv1a64(buf.data(), std::size_t(in.gcount()), h);
   }
   QTUNE_CHECK(in.eof(), path.string(), ": read error while hashing");
   return hex16(h);

@@ -12,6 +12,7 @@
 #include <system_error>
 #include <vector>
 
+#include "core/fnv.hpp"
 #include "qtune/error.hpp"
 #include "qtune/ground_truth.hpp"
 
@@ -33,34 +34,14 @@ struct cache_header {
   std::uint64_t dim;         // vector dimension
   char base_hash[16];        // content_hash(base), 16 hex digits
   char query_hash[16];       // content_hash(queries)
-  std::uint64_t checksum;    // FNV-1a-64 of ids then distances
+  std::uint64_t checksum;    // 8-lane FNV-1a (below) of ids then distances
   std::uint64_t reserved;    // 0
 };
 static_assert(sizeof(cache_header) == 96, "the cache header layout is fixed");
 
-std::uint64_t fnv1a(const void* data, std::size_t bytes, std::uint64_t h = 0xcbf29ce484222325ull) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  // Eight interleaved lanes: a byte-serial FNV runs at ~1 byte/cycle, too slow for big entries.
-  std::uint64_t lanes[8];
-  for (int i = 0; i < 8; ++i) lanes[i] = h + std::uint64_t(i);
-  std::size_t i = 0;
-  for (; i + 8 <= bytes; i += 8)
-    for (int j = 0; j < 8; ++j) lanes[j] = (lanes[j] ^ p[i + std::size_t(j)]) * 0x100000001b3ull;
-  for (; i < bytes; ++i) lanes[0] = (lanes[0] ^ p[i]) * 0x100000001b3ull;
-  std::uint64_t out = h;
-  for (int j = 0; j < 8; ++j) out = (out ^ lanes[j]) * 0x100000001b3ull;
-  return out;
-}
-
 std::uint64_t payload_checksum(const knn_result& r) {
-  std::uint64_t h = fnv1a(r.ids.data(), r.ids.size() * sizeof(std::int32_t));
-  return fnv1a(r.distances.data(), r.distances.size() * sizeof(float), h);
-}
-
-std::string hex16(std::uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
+  const std::uint64_t h = detail::fnv1a64_8lanes(r.ids.data(), r.ids.size() * sizeof(std::int32_t));
+  return detail::fnv1a64_8lanes(r.distances.data(), r.distances.size() * sizeof(float), h);
 }
 
 std::uint32_t metric_id(metric m) {
@@ -184,7 +165,7 @@ knn_result cached_exact_knn(matrix_view<float> base, matrix_view<float> queries,
   const std::string ident = "qtune-ground-truth|v" + std::to_string(cache_version) + "|" + hb + "|" + hq + "|" +
                             to_string(m) + "|" + std::to_string(base.rows) + "x" + std::to_string(base.dim) + "|" +
                             std::to_string(queries.rows);
-  const std::string key = hex16(fnv1a(ident.data(), ident.size()));
+  const std::string key = detail::hex16(detail::fnv1a64_8lanes(ident.data(), ident.size()));
 
   cache_header expect{};
   std::memcpy(expect.magic, cache_magic, 8);

@@ -53,16 +53,6 @@ std::size_t parse_size(const std::filesystem::path& path, const std::string& key
 
 }  // namespace
 
-std::uint64_t fnv1a64(const void* data, std::size_t n) noexcept {
-  const auto* p = static_cast<const unsigned char*>(data);
-  std::uint64_t h = 14695981039346656037ull;
-  for (std::size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 const std::string& index_file::section(const std::string& tag, const std::filesystem::path& path) const {
   for (const auto& s : sections)
     if (s.first == tag) return s.second;

@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/fnv.hpp"
 #include "qtune/index.hpp"
 
 namespace qtune::detail {
@@ -42,8 +43,6 @@ struct index_file {
   const std::string& section(const std::string& tag, const std::filesystem::path& path) const;
 };
 
-/// FNV-1a 64-bit hash of n bytes.
-std::uint64_t fnv1a64(const void* data, std::size_t n) noexcept;
 
 /// Writes `f` to `path` atomically (temporary file in the same folder, then rename).
 void write_index_file(const std::filesystem::path& path, const index_file& f);

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/fnv.hpp"
 #include "qtune/codec.hpp"
 #include "qtune/error.hpp"
 
@@ -41,16 +42,7 @@ std::string sweep_spec::place(const std::string& key) const {
   return file.string();
 }
 
-std::string fnv1a_hex(const std::string& bytes) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
+std::string fnv1a_hex(const std::string& bytes) { return detail::hex16(detail::fnv1a64(bytes.data(), bytes.size())); }
 
 std::uint64_t parse_byte_size(const std::string& text) {
   std::string s;
