@@ -161,8 +161,6 @@ class pq_codec final : public codec {
         fail("codec ", name(), ": FAISS k-means of subspace ", m, " failed: ", e.what());
       }
     });
-    QTUNE_CHECK(centroids.size() == m_ * ksub_ * dsub_, "codec ", name(), ": FAISS returned ",
-                centroids.size(), " centroid values, expected ", m_ * ksub_ * dsub_);
     set_centroids(centroids.data());
   }
 

@@ -339,11 +339,10 @@ void hnsw_index::build(matrix_view<float> base) {
 
   const bool exact_codes = codes_are_exact(*m.graph_codec);
   if (m.config.graph_source == "float" && !exact_codes) {
+    // fp32 codes are the float rows themselves: build over x directly (x is contiguous here)
     const std::size_t fcs = m.exact->code_size();
-    std::vector<std::uint8_t> fcodes(n * fcs);
-    m.exact->encode(n, x, fcodes.data());
     code_space float_space(fcs, m.exact->symmetric_distance(), m.exact->distance_params());
-    auto float_graph = build_graph(&float_space, fcodes.data(), n, fcs, m.config);
+    auto float_graph = build_graph(&float_space, reinterpret_cast<const std::uint8_t*>(x), n, fcs, m.config);
     m.graph = transplant(*float_graph, m.space.get(), codes.data(), cs, m.config);
   } else {
     m.graph = build_graph(m.space.get(), codes.data(), n, cs, m.config);

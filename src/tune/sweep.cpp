@@ -206,11 +206,6 @@ struct build_plan {
   std::string codec;
   std::size_t m = 0, ef_construction = 0;
   std::vector<std::size_t> reranks;
-  std::string key() const {
-    measured_point p;
-    p.kind = kind, p.codec = codec, p.m = m, p.ef_construction = ef_construction;
-    return p.build_key();
-  }
   std::string describe() const {
     if (kind == "hnsw") return "hnsw " + codec + " M=" + std::to_string(m) + " efC=" + std::to_string(ef_construction);
     return kind + " efC=" + std::to_string(ef_construction);
@@ -297,7 +292,7 @@ class runner {
   std::string plan_text(const std::vector<build_plan>& builds) const;
   void append(const measured_point& p);
 
-  /// Searches `queries` (batch, all threads) and scores recall; per_query filled when asked.
+  /// Searches `queries` (batch, all threads).
   knn_result search_all(const index& ix, const vectors& queries) const {
     knn_result r;
     r.nq = queries.rows();
@@ -351,7 +346,7 @@ measured_point runner::measure(index& ix, const build_plan& b, std::size_t ef, s
   measured_point p;
   p.kind = b.kind, p.codec = b.codec, p.m = b.m, p.ef_construction = b.ef_construction;
   p.ef_search = ef, p.rerank = rr;
-  const std::size_t k = spec_.k, nq = data_.tuning->rows(), dim = data_.base->dim();
+  const std::size_t k = spec_.k, nq = data_.tuning->rows();
   knn_result single;
   single.nq = nq, single.k = k;
   single.ids.assign(nq * k, -1);
@@ -376,11 +371,10 @@ measured_point runner::measure(index& ix, const build_plan& b, std::size_t ef, s
     p99.push_back(percentile(sorted, 0.99));
     qps1.push_back(total > 0 ? static_cast<double>(nq) * 1e6 / total : 0);
     const auto t0 = clock_type::now();
-    knn_result batch = search_all(ix, *data_.tuning);
+    search_all(ix, *data_.tuning);
     const double s = seconds_since(t0);
     qpsb.push_back(s > 0 ? static_cast<double>(nq) / s : 0);
   }
-  (void)dim;
   p.latency_p50_us = summarize(p50);
   p.latency_p95_us = summarize(p95);
   p.latency_p99_us = summarize(p99);
@@ -450,7 +444,7 @@ std::string runner::plan_text(const std::vector<build_plan>& builds) const {
     } else {
       dist_ns = 2.0 + 0.05 * 4.0 * dim;
     }
-    // Rough model, calibrated on fmnist10k/sift10k with 2 threads: a build evaluates
+    // Rough model (guessed constants, not fitted: orders of magnitude only): a build evaluates
     // ~2.5 efC * M distances per insertion, a search ~2 ef * M; plus ~20 ms per point for
     // recall scoring and bootstrap intervals. Codec training (PQ k-means) is not included.
     const double m_eff = b.m ? static_cast<double>(b.m) : 32.0;

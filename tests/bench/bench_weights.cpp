@@ -1,6 +1,7 @@
 // Quantization throughput (MB/s of float32 input) per block type, on the real stories260K
-// weights when present ($QTUNE_DATA_DIR, default ../shared/data; else a synthetic Gaussian matrix of the same size), single thread.
-// Reports the SIMD-free reference path of every type; f16 conversion is the peer baseline.
+// weights when present ($QTUNE_DATA_DIR, default ../shared/data; else 281,600 Gaussian values, about the
+// size of its 292,096 quantizable weights), single thread. Reports the SIMD-free reference path of every
+// type; f16 conversion is the cheapest type, a floor for comparison (no external peer is run).
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>

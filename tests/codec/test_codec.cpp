@@ -126,7 +126,7 @@ TEST(codec_names, bad_names_throw) {
 }
 
 // Error budgets (mean ||x - dec(enc(x))||^2 / ||x||^2) on the anisotropic Gaussian set,
-// 64-d, 4000 vectors. Derivation: fp16 rounds to 11 significant bits, relative error per
+// 64-d, 3000 vectors. Derivation: fp16 rounds to 11 significant bits, relative error per
 // component <= 2^-11 (squared mean ~ 2^-24 / 3 = 2e-8); bf16 8 bits (~1.3e-6); sq8 min-max,
 // step = range / 255 with range ~ 7.5 sigma: step^2 / 12 / (sigma^2 + mean^2) < 1e-4; sq4
 // steps 17x wider (x 289; clipping at the 0.1% quantiles trades a little tail error for a

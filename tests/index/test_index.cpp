@@ -203,7 +203,6 @@ TEST(index_hnsw, own_search_equals_hnswlib_search_knn) {
     const auto& hn = dynamic_cast<const detail::hnsw_index&>(*idx);
     std::vector<std::int32_t> a(d.k), b(d.k);
     std::vector<float> da(d.k), db(d.k);
-    std::size_t compared = 0;
     for (std::size_t ef : {10, 16, 50, 200}) {
       for (std::size_t q = 0; q < d.nq; ++q) {
         const float* qv = d.queries.data() + q * d.dim;
@@ -211,10 +210,8 @@ TEST(index_hnsw, own_search_equals_hnswlib_search_knn) {
         hn.search_hnswlib(qv, d.k, ef, b.data(), db.data());
         EXPECT_EQ(a, b) << name << " ef " << ef << " query " << q;
         EXPECT_EQ(da, db) << name << " ef " << ef << " query " << q;
-        ++compared;
       }
     }
-    EXPECT_EQ(compared, 4 * d.nq);
   }
 }
 

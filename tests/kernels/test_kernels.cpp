@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/kernels.hpp"
+#include "kernels/kernel_tables.hpp"
 #include "qtune/simd.hpp"
 
 namespace qtune::kernels {
@@ -119,6 +120,9 @@ TEST(kernels_dispatch, at_returns_the_requested_level_clamped_to_the_cpu) {
   }
   EXPECT_FALSE(ref().vnni);
   EXPECT_FALSE(at(simd_level::avx2).vnni);
+  // the AVX-512 table uses VNNI exactly when the CPU has it
+  if (detected_simd_level() == simd_level::avx512)
+    EXPECT_EQ(at(simd_level::avx512).vnni, qtune::kernels::detail::cpu_has_avx512_vnni());
 }
 
 TEST(kernels_dispatch, active_follows_scoped_simd_level) {
