@@ -1,6 +1,6 @@
 // Micro-benchmarks of every distance kernel at every SIMD level this CPU has, at dim 128 and
-// 784, plus hnswlib's L2Sqr (hnswlib::L2Space(dim).get_dist_func(), built with this
-// project's flags) as the peer for l2_f32 in the same process. Each case is repeated; the
+// 784, plus hnswlib's L2Sqr (hnswlib::L2Space(dim).get_dist_func(), its AVX path compiled in by
+// hnswlib_avx.hpp) as the peer for l2_f32 in the same process. Each case is repeated; the
 // summary at the end prints median ns/op and the ratios (median/min/max of the repetitions).
 //
 //   bench_kernels [--benchmark_filter=l2_f32] [--benchmark_repetitions=N]
@@ -8,7 +8,7 @@
 // Each timed iteration walks a pool of database vectors (L2-resident) against one query, so
 // successive calls do not hit the same cache lines.
 #include <benchmark/benchmark.h>
-#include <hnswlib/hnswlib.h>
+#include "hnswlib_avx.hpp"  // hnswlib with its AVX L2Sqr, as bench_hnsw uses it
 
 #include <algorithm>
 #include <cstdint>
