@@ -232,6 +232,19 @@ struct plan_result {
   bool feasible = true;               ///< false when even the smallest choice exceeds the budget
   std::vector<plan_point> front;      ///< Pareto front of whole-model plans (size vs error)
 };
+/// `--tensor-type REGEX=TYPE` rules, each regex compiled once (ECMAScript, searched in the tensor
+/// name); the first rule that matches wins. A bad regex is a qtune::error naming it.
+class format_overrides {
+ public:
+  explicit format_overrides(const std::vector<std::pair<std::string, wformat>>& rules);
+  /// The format of the first matching rule, or nullptr.
+  const wformat* match(const std::string& tensor_name) const;
+
+ private:
+  struct rule;
+  std::vector<std::shared_ptr<const rule>> rules_;
+};
+
 struct plan_options {
   std::optional<double> budget_bpw;           ///< bits per weight over all tensors
   std::optional<double> budget_mb;            ///< MiB of tensor data

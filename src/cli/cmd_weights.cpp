@@ -4,7 +4,6 @@
 #include <iostream>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -159,16 +158,11 @@ void run_quantize(const weights_options& o) {
   const w::importance_map* imp = load_importance(o, m, imp_storage);
   const w::wformat f = w::parse_format(o.type);
   QTUNE_CHECK(w::traits(f).in_gguf, "--type ", o.type, " has no GGUF type; use it with `tune weights stats`");
-  const auto overrides = parse_overrides(o.tensor_types);
+  const w::format_overrides overrides(parse_overrides(o.tensor_types));
   std::vector<w::wformat> choice;
   for (const auto& t : m.tensors) {
-    w::wformat c = f;
-    for (const auto& [re, ft] : overrides)
-      if (std::regex_search(t.name, std::regex(re))) {
-        c = ft;
-        break;
-      }
-    choice.push_back(c);
+    const w::wformat* forced = overrides.match(t.name);
+    choice.push_back(forced ? *forced : f);
   }
   const w::quantized_model q = w::quantize_model(m, choice, imp);
   write_quantized(o.out, q);

@@ -87,6 +87,33 @@ std::uint32_t llama_file_type(wformat f) noexcept {
   }
 }
 
+namespace {
+void check_importance(const std::vector<float>& w, const std::filesystem::path& path) {
+  for (const float v : w) QTUNE_CHECK(v >= 0 && std::isfinite(v), path.string(), ": importance weights must be finite and >= 0");
+}
+}  // namespace
+
+struct format_overrides::rule {
+  std::regex re;
+  wformat format;
+};
+
+format_overrides::format_overrides(const std::vector<std::pair<std::string, wformat>>& rules) {
+  for (const auto& [re, f] : rules) {
+    try {
+      rules_.push_back(std::make_shared<const rule>(rule{std::regex(re, std::regex::ECMAScript), f}));
+    } catch (const std::regex_error& e) {
+      fail("--tensor-type: bad regular expression '", re, "': ", e.what());
+    }
+  }
+}
+
+const wformat* format_overrides::match(const std::string& tensor_name) const {
+  for (const auto& r : rules_)
+    if (std::regex_search(tensor_name, r->re)) return &r->format;
+  return nullptr;
+}
+
 importance_map read_importance(const std::filesystem::path& path, const model& m) {
   importance_map out;
   if (std::filesystem::is_directory(path)) {
@@ -96,12 +123,13 @@ importance_map read_importance(const std::filesystem::path& path, const model& m
       std::vector<float> w = read_npy(p);
       QTUNE_CHECK(w.size() == t.ne[0], p.string(), ": ", w.size(), " importance weights, expected ", t.ne[0],
                   " (the row length of '", t.name, "')");
+      check_importance(w, p);
       out[t.name] = std::move(w);
     }
     return out;
   }
   const std::vector<float> w = read_npy(path);
-  for (const float v : w) QTUNE_CHECK(v >= 0 && std::isfinite(v), path.string(), ": importance weights must be finite and >= 0");
+  check_importance(w, path);
   for (const auto& t : m.tensors)
     if (is_quantizable(t) && t.ne[0] == w.size()) out[t.name] = w;
   QTUNE_CHECK(!out.empty(), path.string(), ": ", w.size(), " importance weights match no tensor's row length");
@@ -236,14 +264,7 @@ plan_result make_plan(const model& m, const plan_options& opt, const importance_
     cands = quantized_formats();
     cands.push_back({wtype::f16, 0});
   }
-  std::vector<std::pair<std::regex, wformat>> overrides;
-  for (const auto& [re, f] : opt.overrides) {
-    try {
-      overrides.emplace_back(std::regex(re, std::regex::ECMAScript), f);
-    } catch (const std::regex_error& e) {
-      fail("--tensor-type: bad regular expression '", re, "': ", e.what());
-    }
-  }
+  const format_overrides overrides(opt.overrides);
   plan_result r;
   r.total_values = m.total_values();
   std::uint64_t plan_total = 0, plan_done = 0;  // progress: values measured over all tensors
@@ -260,12 +281,10 @@ plan_result make_plan(const model& m, const plan_options& opt, const importance_
     pt.name = t.name;
     pt.n = t.n_values();
     std::vector<wformat> mine = cands;
-    for (const auto& [re, f] : overrides)
-      if (std::regex_search(t.name, re)) {
-        mine = {f};
-        pt.forced = true;
-        break;
-      }
+    if (const wformat* f = overrides.match(t.name)) {
+      mine = {*f};
+      pt.forced = true;
+    }
     const std::vector<float> x = m.to_float(t);
     const float* qw = importance_for(importance, t);
     std::vector<plan_candidate> all;

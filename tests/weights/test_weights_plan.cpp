@@ -2,8 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <string>
+#include <unistd.h>
 #include <vector>
 
+#include "qtune/dataset.hpp"
+#include "qtune/error.hpp"
 #include "qtune/weights.hpp"
 #include "test_data.hpp"
 #include "weights/weights_test_util.hpp"
@@ -84,4 +89,35 @@ TEST(weights_plan, quantize_model_falls_back_like_llama_cpp_and_sets_file_type) 
     if (e.key == "general.file_type") ft = &e;
   ASSERT_NE(ft, nullptr);
   EXPECT_EQ(ft->value.u, 8u);  // MOSTLY_Q5_0: what most weights ended up as
+}
+
+TEST(weights_plan, bad_override_regex_and_bad_importance_are_errors) {
+  QTUNE_REQUIRE_DATA_FILE(path, "gguf/stories260K.gguf");
+  const w::model m = w::read_gguf(path);
+  try {
+    w::format_overrides bad({{"token_embd(", w::parse_format("q8_0")}});
+    FAIL() << "an unbalanced regex must be rejected";
+  } catch (const qtune::error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad regular expression 'token_embd('"), std::string::npos) << e.what();
+  }
+  const w::format_overrides o({{"^output", w::parse_format("q8_0")}, {"output|token_embd", w::parse_format("q4_0")}});
+  ASSERT_NE(o.match("output.weight"), nullptr);
+  EXPECT_EQ(*o.match("output.weight"), w::parse_format("q8_0"));  // the first matching rule wins
+  EXPECT_EQ(*o.match("token_embd.weight"), w::parse_format("q4_0"));
+  EXPECT_EQ(o.match("blk.0.attn_q.weight"), nullptr);
+
+  // Importance weights per tensor (a folder of .npy) are validated like a single file.
+  const auto dir = std::filesystem::temp_directory_path() / ("qtune_imp_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const w::tensor& t = m.find("output.weight");
+  std::vector<float> imp(t.ne[0], 1.0f);
+  imp[3] = -1.0f;
+  qtune::write_npy(dir / "output.weight.npy", {imp.data(), 1, imp.size(), imp.size()});
+  try {
+    (void)w::read_importance(dir, m);
+    FAIL() << "a negative importance weight must be rejected";
+  } catch (const qtune::error& e) {
+    EXPECT_NE(std::string(e.what()).find("must be finite and >= 0"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
 }
