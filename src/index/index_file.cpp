@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -106,13 +107,37 @@ void write_index_file(const std::filesystem::path& path, const index_file& f) {
   }
 }
 
-index_file read_index_file(const std::filesystem::path& path) {
-  const std::string bytes = read_file_bytes(path);
+namespace {
+/// The first n bytes of a file (fewer when it is shorter).
+std::string read_prefix(const std::filesystem::path& path, std::size_t n) {
+  std::ifstream in(path, std::ios::binary);
+  QTUNE_CHECK(in.is_open(), path.string(), ": cannot open for reading");
+  std::string s(n, '\0');
+  in.read(s.data(), static_cast<std::streamsize>(n));
+  s.resize(static_cast<std::size_t>(in.gcount()));
+  return s;
+}
+}  // namespace
+
+index_file read_index_file(const std::filesystem::path& path, bool header_only) {
+  // magic (8) + version (4) + header size (4), the header, payload size (8) + checksum (8)
+  std::string bytes;
+  if (header_only) {
+    bytes = read_prefix(path, 16);
+    if (bytes.size() == 16) {
+      std::uint32_t header_size;
+      std::memcpy(&header_size, bytes.data() + 12, 4);
+      bytes = read_prefix(path, 16 + std::min<std::size_t>(header_size, std::size_t(1) << 20) + 16);
+    }
+  } else {
+    bytes = read_file_bytes(path);
+  }
+  const std::uint64_t file_size = header_only ? std::filesystem::file_size(path) : bytes.size();
   const std::string name = path.string();
   std::size_t pos = 0;
   auto need = [&](std::size_t n, const char* what) {
     QTUNE_CHECK(bytes.size() - pos >= n, name, ": truncated qtune index file: need ", n, " bytes for ", what,
-                " at byte offset ", pos, ", file has ", bytes.size(), " bytes");
+                " at byte offset ", pos, ", file has ", file_size, " bytes");
   };
   auto get_u32 = [&](const char* what) {
     need(4, what);
@@ -173,6 +198,7 @@ index_file read_index_file(const std::filesystem::path& path) {
 
   const std::uint64_t payload_size = get_u64("the payload size");
   const std::uint64_t checksum = get_u64("the checksum");
+  if (header_only) return f;
   QTUNE_CHECK(bytes.size() - pos == payload_size, name, ": truncated or padded qtune index file: header says ",
               payload_size, " payload bytes, found ", bytes.size() - pos);
   const std::uint64_t actual = fnv1a64(bytes.data() + pos, payload_size);

@@ -47,8 +47,9 @@ struct index_file {
 /// Writes `f` to `path` atomically (temporary file in the same folder, then rename).
 void write_index_file(const std::filesystem::path& path, const index_file& f);
 /// Reads and validates a file: magic, version, header keys, sizes, checksum. Every failure is a
-/// qtune::error naming the file.
-index_file read_index_file(const std::filesystem::path& path);
+/// qtune::error naming the file. header_only: reads just magic, version and header (no payload,
+/// no sections, no checksum check), to learn what index a file holds before loading it.
+index_file read_index_file(const std::filesystem::path& path, bool header_only = false);
 
 /// A unique temporary file path (for libraries that only read/write named files); removed by
 /// the destructor.

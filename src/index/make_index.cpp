@@ -15,7 +15,7 @@ std::unique_ptr<index> make_index(const index_config& config, std::size_t dim) {
 }
 
 std::unique_ptr<index> load_index(const std::filesystem::path& path) {
-  const detail::index_file f = detail::read_index_file(path);
+  const detail::index_file f = detail::read_index_file(path, /*header_only=*/true);  // load() reads it all
   index_config config = f.config;
   config.rerank = 0;  // faiss refuses rerank > 0 at creation; load() restores the file's value
   auto idx = make_index(config, f.dim);
