@@ -20,6 +20,7 @@
 #include <set>
 #include <sstream>
 
+#include "ground_truth/exact_detail.hpp"
 #include "qtune/codec.hpp"
 #include "qtune/dataset.hpp"
 #include "qtune/error.hpp"
@@ -75,18 +76,11 @@ bool is_hdf5(const std::filesystem::path& p) {
   return e == ".hdf5" || e == ".h5";
 }
 
-/// Exact distance (qtune/metric.hpp conventions) between a base row and a query, in double.
+/// Exact distance (qtune/metric.hpp conventions) between a base row and a query, in double,
+/// with the ground truth's own float64 kernels.
 float exact_distance(const float* x, const float* q, std::size_t dim, metric m) {
-  double s = 0;
-  if (compute_metric(m) == metric::l2) {
-    for (std::size_t j = 0; j < dim; ++j) {
-      const double d = static_cast<double>(x[j]) - q[j];
-      s += d * d;
-    }
-    return static_cast<float>(s);
-  }
-  for (std::size_t j = 0; j < dim; ++j) s += static_cast<double>(x[j]) * q[j];
-  return static_cast<float>(1.0 - s);
+  const detail::f64_kernels f64 = detail::f64_kernels_active();
+  return static_cast<float>(compute_metric(m) == metric::l2 ? f64.l2(x, q, dim) : 1.0 - f64.ip(x, q, dim));
 }
 
 knn_result select_rows(const knn_result& r, const std::vector<std::size_t>& rows) {
