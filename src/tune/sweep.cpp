@@ -631,7 +631,9 @@ sweep_outcome runner::run() {
           ef0 = a->ef_search;
           reached = tuning_recall(*a, spec_.steer_by) >= spec_.target_recall;
         } else {
-          const ef_search_result r = find_min_ef(
+          ef_search_result r;
+          try {
+            r = find_min_ef(
               [&](std::size_t ef) {
                 if (stopped()) throw stop_request{};  // unwinds the probe loop
                 progress("build " + std::to_string(bi + 1) + "/" + std::to_string(builds.size()) + " " +
@@ -643,6 +645,10 @@ sweep_outcome runner::run() {
               // with rerank r the graph search keeps max(ef, k * r) candidates, so a smaller ef
               // is the same search: start there, and record the efSearch actually used
               spec_.target_recall, spec_.k * std::max<std::size_t>(rr, 1), spec_.grid.ef_search_max);
+          } catch (const stop_request&) {  // Ctrl-C between probes: end like any interruption
+            interrupted = true;
+            break;
+          }
           ef0 = r.ef, reached = r.reached, probes = r.probes.size();
           todo.push_back({ef0, true});
         }
@@ -831,23 +837,7 @@ review_outcome review_measure(const recommended_params& p, const sweep_spec& spe
 
 sweep_outcome run_sweep(const sweep_spec& spec, const sweep_options& options) {
   runner r(spec, options);
-  try {
-    return r.run();
-  } catch (const stop_request&) {
-    {
-      // Stopped inside an auto-ef search: what was measured is already in results.jsonl.
-      sweep_outcome out;
-      out.status = sweep_status::interrupted;
-      out.output_dir = output_dir_of(spec);
-      std::size_t dropped = 0;
-      out.points = read_results_jsonl(out.output_dir / "results.jsonl", &dropped);
-      write_results_csv(out.output_dir / "results.csv", out.points);
-      write_pareto_csv(out.output_dir / "pareto.csv", out.points, spec);
-      out.summary = "interrupted: " + std::to_string(out.points.size()) + " points on disk in " +
-                    out.output_dir.string() + "/ (rerun with --resume to continue)";
-      return out;
-    }
-  }
+  return r.run();
 }
 
 }  // namespace qtune
