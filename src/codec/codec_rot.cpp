@@ -47,7 +47,7 @@ class rot_codec final : public codec {
   std::string name() const override { return "rot," + inner_->name(); }
   std::size_t code_size() const override { return inner_->code_size(); }
   std::size_t table_bytes() const override {
-    return inner_->table_bytes() + (has_rotation() ? 2 * dim_ * dim_ * sizeof(float) : 0);
+    return inner_->table_bytes() + (has_rotation() ? dim_ * dim_ * sizeof(float) : 0);
   }
   bool is_trained() const override { return has_rotation() && inner_->is_trained(); }
 
@@ -76,7 +76,7 @@ class rot_codec final : public codec {
     for (std::size_t i0 = 0; i0 < n; i0 += block) {
       const std::size_t len = std::min(block, n - i0);
       inner_->decode(len, codes + i0 * code_size(), y.data());
-      rotate(len, y.data(), x + i0 * dim_, rt_.data());  // R^T undoes R
+      rotate_back(len, y.data(), x + i0 * dim_);
     }
   }
 
@@ -118,12 +118,7 @@ class rot_codec final : public codec {
 
   void set_rotation(const float* rot) {
     r_.resize(dim_ * dim_);
-    rt_.resize(dim_ * dim_);
-    for (std::size_t i = 0; i < dim_; ++i)
-      for (std::size_t j = 0; j < dim_; ++j) {
-        r_[i * dim_ + j] = rot[i * dim_ + j];
-        rt_[j * dim_ + i] = rot[i * dim_ + j];
-      }
+    std::copy(rot, rot + dim_ * dim_, r_.data());
   }
 
   // y_i = M x_i for n rows (M: dim x dim row-major).
@@ -133,8 +128,22 @@ class rot_codec final : public codec {
       for (std::size_t j = 0; j < dim_; ++j) y[i * dim_ + j] = t.ip_f32(mat + j * dim_, x + i * dim_, dim_);
   }
 
+  // x_i = R^T y_i for n rows (R^T undoes R): a sum of R's rows weighted by y, so decoding needs
+  // no transposed copy of R (decode is off the search path).
+  void rotate_back(std::size_t n, const float* y, float* x) const {
+    for (std::size_t i = 0; i < n; ++i) {
+      float* xi = x + i * dim_;
+      std::fill(xi, xi + dim_, 0.0f);
+      for (std::size_t j = 0; j < dim_; ++j) {
+        const float yj = y[i * dim_ + j];
+        const float* row = r_.data() + j * dim_;
+        for (std::size_t k = 0; k < dim_; ++k) xi[k] += yj * row[k];
+      }
+    }
+  }
+
   std::unique_ptr<codec> inner_;
-  aligned_floats r_, rt_;
+  aligned_floats r_;
 };
 
 }  // namespace
