@@ -135,18 +135,6 @@ codec_spec parse_codec_name(std::string_view name) {
 
 namespace {
 
-std::size_t spec_code_size(const codec_spec& s, std::size_t dim) {
-  switch (s.kind) {
-    case family::fp32: return 4 * dim;
-    case family::fp16:
-    case family::bf16: return 2 * dim;
-    case family::sq: return s.bits == 8 ? dim : (dim + 1) / 2;
-    case family::pq: return s.bits == 8 ? s.m : (s.m + 1) / 2;
-    case family::bin: return (dim + 7) / 8;
-  }
-  return 0;
-}
-
 void check_spec_dim(const codec_spec& s, std::size_t dim, std::string_view name) {
   QTUNE_CHECK(dim > 0, "codec '", name, "': dim must be > 0");
   if (s.kind == family::pq)
@@ -179,9 +167,7 @@ std::unique_ptr<codec> make_codec(std::string_view name, std::size_t dim, metric
 std::string canonical_codec_name(std::string_view name) { return parse_codec_name(name).to_string(); }
 
 std::size_t codec_code_size(std::string_view name, std::size_t dim) {
-  const codec_spec s = parse_codec_name(name);
-  check_spec_dim(s, dim, name);
-  return spec_code_size(s, dim);
+  return make_codec(name, dim, metric::l2)->code_size();  // codecs are cheap to make; training is separate
 }
 
 std::vector<codec_info> list_codecs() {
