@@ -1,8 +1,6 @@
 // The on-disk ground-truth cache (format and location policy documented in ground_truth.hpp).
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +11,7 @@
 #include <vector>
 
 #include "core/fnv.hpp"
+#include "dataset/dataset_impl.hpp"
 #include "qtune/error.hpp"
 #include "qtune/ground_truth.hpp"
 
@@ -104,29 +103,12 @@ std::optional<knn_result> load_entry(const std::filesystem::path& path, const ca
 }
 
 void write_entry(const std::filesystem::path& path, cache_header h, const knn_result& r) {
-  static std::atomic<unsigned> counter{0};
   h.checksum = payload_checksum(r);
-  const auto tmp = std::filesystem::path(path.string() + ".tmp." + std::to_string(::getpid()) + "." +
-                                         std::to_string(counter++));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    QTUNE_CHECK(out, tmp.string(), ": cannot create ground-truth cache file");
-    out.write(reinterpret_cast<const char*>(&h), sizeof h);
-    out.write(reinterpret_cast<const char*>(r.ids.data()), std::streamsize(r.ids.size() * 4));
-    out.write(reinterpret_cast<const char*>(r.distances.data()), std::streamsize(r.distances.size() * 4));
-    out.flush();
-    if (!out) {
-      out.close();
-      std::filesystem::remove(tmp);
-      fail(tmp.string(), ": write failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp);
-    fail(path.string(), ": cannot rename the ground-truth cache file into place: ", ec.message());
-  }
+  dataset_detail::atomic_file out(path);  // temporary beside path, renamed into place by commit()
+  out.write(&h, sizeof h);
+  out.write(r.ids.data(), r.ids.size() * sizeof(std::int32_t));
+  out.write(r.distances.data(), r.distances.size() * sizeof(float));
+  out.commit();
 }
 
 knn_result first_columns(knn_result r, std::size_t k) {
