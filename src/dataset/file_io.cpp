@@ -126,6 +126,9 @@ void atomic_file::close_handle() {
 }
 
 void atomic_file::commit() {
+  // On disk before the rename, so a crash leaves the old file or the whole new one.
+  QTUNE_CHECK(!f_ || (std::fflush(f_) == 0 && ::fsync(::fileno(f_)) == 0), path_.string(),
+              ": flushing temporary file failed: ", errno_text());
   close_handle();
   std::error_code ec;
   std::filesystem::rename(tmp_, path_, ec);

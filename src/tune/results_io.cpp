@@ -1,7 +1,5 @@
 // Results on disk: results.jsonl (appended and flushed point by point, so a killed sweep
 // loses at most the point in flight), results.csv and pareto.csv (rewritten atomically).
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -11,6 +9,7 @@
 #include <random>
 #include <sstream>
 
+#include "dataset/dataset_impl.hpp"
 #include "qtune/error.hpp"
 #include "qtune/pareto.hpp"
 #include "qtune/recommend.hpp"
@@ -153,35 +152,10 @@ std::vector<measured_point> read_results_jsonl(const std::filesystem::path& path
 }
 
 void write_file_atomic(const std::filesystem::path& path, const std::string& text) {
-  const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-  std::filesystem::create_directories(dir);
-  static std::atomic<unsigned> counter{0};
-  const std::filesystem::path tmp =
-      dir / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  QTUNE_CHECK(fd >= 0, tmp.string(), ": cannot create a temporary file");
-  std::size_t off = 0;
-  while (off < text.size()) {
-    const ssize_t w = ::write(fd, text.data() + off, text.size() - off);
-    if (w < 0) {
-      ::close(fd);
-      std::filesystem::remove(tmp);
-      fail(tmp.string(), ": write failed after ", off, " bytes");
-    }
-    off += static_cast<std::size_t>(w);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced) {
-    std::filesystem::remove(tmp);
-    fail(tmp.string(), ": fsync failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp);
-    fail(path.string(), ": cannot rename the temporary file into place: ", ec.message());
-  }
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  dataset_detail::atomic_file out(path);  // temporary beside path; flushed, fsynced and renamed by commit()
+  out.write(text.data(), text.size());
+  out.commit();
 }
 
 namespace {
