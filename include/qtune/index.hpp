@@ -74,8 +74,9 @@ class index {
   virtual void search_ef(const float* q, std::size_t k, std::size_t ef_search, std::int32_t* ids,
                          float* distances) const = 0;
   /// A batch on `threads` threads (0 = all): ids/distances are queries.rows * k, row-major.
+  /// ef_search: as in search_ef() (0 = the index setting, which is left unchanged).
   virtual void search_batch(matrix_view<float> queries, std::size_t k, std::int32_t* ids, float* distances,
-                            std::size_t threads = 0) const = 0;
+                            std::size_t threads = 0, std::size_t ef_search = 0) const = 0;
 
   /// Analytic memory (not RSS): see index_memory.
   virtual index_memory memory() const = 0;

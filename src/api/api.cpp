@@ -1,9 +1,5 @@
 // The library front door (qtune/qtune.hpp): parameter file -> index, checked loading, and
 // searches that take raw vectors (cosine normalisation happens here, once per row).
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-#include <tbb/task_arena.h>
-
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -44,10 +40,6 @@ prepared_rows prepare_rows(matrix_view<float> x, metric distance, const char* wh
   for (std::size_t i = 0; i < x.rows; ++i) normalize_into(x.row(i), x.dim, p.storage.data() + i * x.dim, what, i);
   p.view = {p.storage.data(), x.rows, x.dim, x.dim};
   return p;
-}
-
-std::size_t resolve_threads(std::size_t threads) {
-  return threads == 0 ? static_cast<std::size_t>(tbb::this_task_arena::max_concurrency()) : threads;
 }
 
 }  // namespace
@@ -120,17 +112,7 @@ knn_result search(const index& idx, matrix_view<float> queries, std::size_t k, s
   r.k = k;
   r.ids.resize(r.nq * k);
   r.distances.resize(r.nq * k);
-  if (ef_search == 0) {
-    idx.search_batch(rows.view, k, r.ids.data(), r.distances.data(), threads);
-    return r;
-  }
-  tbb::task_arena arena(static_cast<int>(resolve_threads(threads)));
-  arena.execute([&] {
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, r.nq, 8), [&](const tbb::blocked_range<std::size_t>& b) {
-      for (std::size_t i = b.begin(); i < b.end(); ++i)
-        idx.search_ef(rows.view.row(i), k, ef_search, r.ids.data() + i * k, r.distances.data() + i * k);
-    });
-  });
+  idx.search_batch(rows.view, k, r.ids.data(), r.distances.data(), threads, ef_search);
   return r;
 }
 

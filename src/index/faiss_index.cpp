@@ -151,7 +151,7 @@ class faiss_index final : public index {
   }
 
   void search_batch(matrix_view<float> queries, std::size_t k, std::int32_t* ids, float* distances,
-                    std::size_t threads) const override {
+                    std::size_t threads, std::size_t ef_search) const override {
     QTUNE_CHECK(queries.dim == dim_, "faiss index: queries have dimension ", queries.dim, ", expected ", dim_);
     std::vector<float> copy;
     const float* x = queries.data;
@@ -162,7 +162,7 @@ class faiss_index final : public index {
       x = copy.data();
     }
     omp_set_num_threads(resolve_omp_threads(threads));
-    run(queries.rows, x, k, 0, ids, distances);
+    run(queries.rows, x, k, ef_search, ids, distances);
   }
 
   index_memory memory() const override {

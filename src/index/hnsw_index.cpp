@@ -412,7 +412,8 @@ void hnsw_index::search_ef(const float* q, std::size_t k, std::size_t ef_search,
 }
 
 void hnsw_index::search_batch(matrix_view<float> queries, std::size_t k, std::int32_t* ids, float* distances,
-                              std::size_t threads) const {
+                              std::size_t threads, std::size_t ef_search) const {
+  const std::size_t ef = ef_search ? ef_search : impl_->config.ef_search;
   QTUNE_CHECK(queries.dim == impl_->dim, "hnsw index: queries have dimension ", queries.dim, ", expected ",
               impl_->dim);
   impl_->require_built();
@@ -421,7 +422,7 @@ void hnsw_index::search_batch(matrix_view<float> queries, std::size_t k, std::in
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, queries.rows, 8),
                       [&](const tbb::blocked_range<std::size_t>& r) {
                         for (std::size_t i = r.begin(); i < r.end(); ++i)
-                          impl_->search(queries.row(i), k, impl_->config.ef_search, ids + i * k, distances + i * k);
+                          impl_->search(queries.row(i), k, ef, ids + i * k, distances + i * k);
                       });
   });
 }

@@ -32,7 +32,7 @@ class hnsw_index final : public index {
   void search_ef(const float* q, std::size_t k, std::size_t ef_search, std::int32_t* ids,
                  float* distances) const override;
   void search_batch(matrix_view<float> queries, std::size_t k, std::int32_t* ids, float* distances,
-                    std::size_t threads = 0) const override;
+                    std::size_t threads = 0, std::size_t ef_search = 0) const override;
   index_memory memory() const override;
   void save(const std::filesystem::path& path) const override;
   void load(const std::filesystem::path& path) override;
