@@ -71,11 +71,6 @@ std::string human_bytes(double b) {
   return o.str();
 }
 
-bool is_hdf5(const std::filesystem::path& p) {
-  const std::string e = p.extension().string();
-  return e == ".hdf5" || e == ".h5";
-}
-
 /// Exact distance (qtune/metric.hpp conventions) between a base row and a query, in double,
 /// with the ground truth's own float64 kernels.
 float exact_distance(const float* x, const float* q, std::size_t dim, metric m) {
@@ -120,8 +115,7 @@ sweep_data load_data(const sweep_spec& spec, bool with_truth) {
   sweep_data d;
   const auto& ds = spec.dataset;
   read_options ro;
-  ro.max_rows = ds.max_base;
-  if (is_hdf5(ds.base)) ro.hdf5_dataset = "train";
+  ro.max_rows = ds.max_base;  // an HDF5 file's base is its "train" dataset (the default)
   QTUNE_CHECK(std::filesystem::exists(ds.base), spec.place("dataset.base"), ": base file ", ds.base.string(),
               " does not exist", ds.base.string().find("fashion-mnist") != std::string::npos
                                      ? " (install Debian's dataset-fashion-mnist: bash .ci/install-deps)"
@@ -131,7 +125,7 @@ sweep_data load_data(const sweep_spec& spec, bool with_truth) {
   d.base = read_vectors(ds.base, ro);
   read_options rq;
   rq.max_rows = ds.max_queries;
-  if (is_hdf5(ds.queries)) rq.hdf5_dataset = "test";
+  rq.hdf5_dataset = "test";  // read only from HDF5 files
   vectors queries = read_vectors(ds.queries, rq);
   QTUNE_CHECK(d.base->dim() == queries.dim(), spec.place("dataset.queries"), ": queries have dimension ",
               queries.dim(), ", the base has ", d.base->dim());
