@@ -2,9 +2,11 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <set>
@@ -268,11 +270,14 @@ std::vector<float> read_npy(const std::filesystem::path& path, std::vector<std::
   for (std::size_t p = 0; p < sh.size();) {
     while (p < sh.size() && (sh[p] == ' ' || sh[p] == ',')) ++p;
     if (p >= sh.size()) break;
-    std::size_t used = 0;
-    const std::uint64_t d = std::stoull(sh.substr(p), &used);
+    std::uint64_t d = 0;
+    const auto [end, ec] = std::from_chars(sh.data() + p, sh.data() + sh.size(), d);
+    QTUNE_CHECK(ec == std::errc() && end != sh.data() + p, f, ": .npy shape '(", sh, ")' is not a tuple of integers");
+    QTUNE_CHECK(d == 0 || count <= std::numeric_limits<std::uint64_t>::max() / 8 / d, f, ": .npy shape (", sh,
+                ") is too large");
     shape.push_back(d);
     count *= d;
-    p += used;
+    p = static_cast<std::size_t>(end - sh.data());
   }
   std::size_t elem = 0;
   if (descr == "<f4") elem = 4;

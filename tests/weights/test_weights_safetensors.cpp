@@ -144,4 +144,11 @@ TEST(weights_safetensors, rejects_bad_npy) {
   const std::string h = "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }";
   b.put<std::uint16_t>(static_cast<std::uint16_t>(h.size())).raw(h).zeros(16);
   QTUNE_EXPECT_ERROR(w::read_npy(b.write("bad.npy")), "bad.npy", "'<i8'");
+  for (const std::string shape : {"(x,)", "(4294967296, 4294967296, 4294967296)"}) {
+    bytes_builder c;
+    c.raw("\x93NUMPY").u8(1).u8(0);
+    const std::string hs = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+    c.put<std::uint16_t>(static_cast<std::uint16_t>(hs.size())).raw(hs).zeros(16);
+    QTUNE_EXPECT_ERROR(w::read_npy(c.write("shape.npy")), "shape.npy", "shape");
+  }
 }
