@@ -251,7 +251,8 @@ model read_gguf(const std::filesystem::path& path) {
                 " bytes)");
     prev_end = t.offset + t.nbytes;
   }
-  m.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(data_start), bytes.end());
+  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(data_start));  // no second copy
+  m.data = std::move(bytes);
   return m;
 }
 

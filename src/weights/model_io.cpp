@@ -195,7 +195,8 @@ model read_safetensors(const std::filesystem::path& path) {
               " data bytes)");
   QTUNE_CHECK(expected == data_size, f, ": ", data_size - expected, " trailing bytes after the last tensor");
   for (std::size_t i : order) m.tensors.push_back(std::move(entries[i].t));
-  m.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(8 + header_len), bytes.end());
+  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(8 + header_len));  // no second copy
+  m.data = std::move(bytes);
   return m;
 }
 
