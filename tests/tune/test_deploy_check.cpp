@@ -58,9 +58,9 @@ TEST(tune_deploy_check, engines_recall_on_a_sift10k_recommendation_matches_brute
   std::ofstream(dir / "sift10k.yaml") << "name: sift10k\n"
                                       << "dataset: {base: " << base_path << ", queries: " << queries_path
                                       << ", metric: l2}\n"
-                                      << "k: 10\ntarget_recall: 0.95\nsplit: {validation_fraction: 0.5}\n"
+                                      << "k: 10\ntarget_recall: 0.9\nsplit: {validation_fraction: 0.5}\n"
                                       << "grid: {codecs: [sq8], m: [16], ef_construction: [100], ef_search: auto,"
-                                         " ef_search_extra: [], rerank: [0]}\n"
+                                         " ef_search_extra: [1.25, 1.5, 2], rerank: [0]}\n"
                                       << "repetitions: 1\nwarmup_queries: 10\nseed: 42\ncache_dir: "
                                       << (dir / "cache") << "\n";
   const fs::path out = dir / "out";
@@ -105,7 +105,7 @@ TEST(tune_deploy_check, engines_recall_on_a_sift10k_recommendation_matches_brute
     std::printf("%s: efSearch %zu, recorded validation recall %.4f, brute-force check %.4f\n", engine.c_str(),
                 it->ef_search, it->recall, recall);
     EXPECT_NEAR(it->recall, recall, 1e-6) << engine;
-    EXPECT_GE(recall, 0.9) << engine << " at its efSearch should be near the 0.95 target";
+    EXPECT_GE(recall, 0.85) << engine << " at its efSearch should be near the 0.9 target";
     // The file still loads and renders the same (round trip keeps the verified fields).
     std::ifstream in(rec);
     const std::string on_disk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
