@@ -14,10 +14,10 @@
 //    (1 + max_degree) uint32 words (count, ids) starting at upper_[upper_offset_[i]].
 //
 // Search: greedy descent on the upper levels, then a best-first beam of width ef on level 0 with
-// an epoch-stamped visited array (never cleared between searches), bounded heaps ordered by
-// (distance, internal id), and the records of a node's unvisited neighbours prefetched before
-// their distances are computed. search_reference() is the plain algorithm (std::priority_queue,
-// no prefetch) the tests compare it with.
+// an epoch-stamped visited array (never cleared between searches), one sorted pool of the ef best
+// (distance, internal id) pairs (ties broken by id) in place of HNSW's two heaps, and the records
+// of a node's unvisited neighbours prefetched, then scored as one batch. search_reference() is
+// the plain algorithm (two std::priority_queue, no prefetch, scalar kernel) the tests compare it with.
 //
 // File form (serialize / deserialize, little-endian), independent of the in-memory stride:
 //   u32 magic "QGL1", u32 n, u32 max_degree0, u32 max_degree, u32 code_size, u32 entry,
