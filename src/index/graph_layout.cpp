@@ -259,14 +259,19 @@ struct fn_scorer {
 /// Scores affine byte codes with the integer kernel (graph_layout::set_affine_u8).
 struct u8_scorer {
   const std::int16_t* w;
-  float alpha, c0;
-  bool l2;
-  const float* norms;
+  float alpha, qq, qlo;
+  graph_layout::affine_form form;
+  const float* norms;  // |x|^2 (l2) or 1 / |x| (cosine)
   const std::uint8_t* base;
   std::size_t stride, dim;
   graph_kernels::dot_u8_i16_batch_fn kernel;
   float finish(std::int32_t dot, std::uint32_t id) const noexcept {
-    return l2 ? c0 - 2.f * alpha * static_cast<float>(dot) + norms[id] : c0 - alpha * static_cast<float>(dot);
+    const float qx = qlo + alpha * static_cast<float>(dot);
+    switch (form) {
+      case graph_layout::affine_form::l2: return qq - 2.f * qx + norms[id];
+      case graph_layout::affine_form::ip: return 1.f - qx;
+      default: return 1.f - qx * norms[id];
+    }
   }
   float one(std::uint32_t id) const noexcept {
     std::int32_t d;
@@ -308,13 +313,14 @@ thread_local weight_buffer tl_weights;
 
 }  // namespace
 
-void graph_layout::set_affine_u8(const std::vector<float>& lo, const std::vector<float>& scale, bool l2) {
+void graph_layout::set_affine_u8(const std::vector<float>& lo, const std::vector<float>& scale, affine_form form) {
   QTUNE_CHECK(lo.size() == code_size_ && scale.size() == code_size_, "hnsw layout: affine codes need ", code_size_,
               " offsets and scales");
   lo_ = lo;
   scale_ = scale;
-  l2_ = l2;
-  norms_.assign(n_, 0.f);
+  form_ = form;
+  norms_.assign(form == affine_form::ip ? 0 : n_, 0.f);
+  if (form == affine_form::ip) return;
   for (std::uint32_t i = 0; i < n_; ++i) {
     const std::uint8_t* c = code(i);
     double s = 0;
@@ -322,7 +328,7 @@ void graph_layout::set_affine_u8(const std::vector<float>& lo, const std::vector
       const double x = double(lo_[j]) + double(scale_[j]) * c[j];
       s += x * x;
     }
-    norms_[i] = static_cast<float>(s);
+    norms_[i] = form == affine_form::l2 ? static_cast<float>(s) : (s > 0 ? static_cast<float>(1 / std::sqrt(s)) : 0.f);
   }
 }
 
@@ -471,8 +477,9 @@ void graph_layout::run_search(const graph_query& q, std::size_t ef, std::vector<
     std::fill(w + dim, w + round_up(dim, 64), std::int16_t(0));
     u8_scorer sc{w,
                  alpha,
-                 l2_ ? static_cast<float>(qq - 2 * qlo) : static_cast<float>(1 - qlo),
-                 l2_,
+                 static_cast<float>(qq),
+                 static_cast<float>(qlo),
+                 form_,
                  norms_.data(),
                  base,
                  stride_,
