@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -108,6 +110,21 @@ ef_prediction predict_ef(const std::vector<level_curve>& levels, std::size_t n_t
 /// gives b = default_exponent through the mean. Returns {log a, b}.
 std::pair<double, double> fit_log_log(const std::vector<double>& n, const std::vector<double>& ef,
                                       double default_exponent = 0.25, double max_exponent = 1.0);
+
+/// Auto-ef started from a prediction: evaluates `start` (clamped to [ef_min, ef_max]); if it
+/// reaches the target, gallops down (start/2, start/4, ... >= ef_min) to the first miss, else up
+/// (2 start, 4 start, ... <= ef_max) to the first hit; then bisects between the last miss and the
+/// first hit. Returns the smallest ef found reaching the target, as find_min_ef() (recommend.hpp)
+/// does, with every probe in order; each ef is evaluated at most once. With a good prediction it
+/// needs ~2 + log2(interval width) probes instead of log2(ef / ef_min) + bisection.
+struct ef_search_from_result {
+  std::size_t ef = 0;
+  double recall = 0;
+  bool reached = false;
+  std::vector<std::size_t> probes;
+};
+ef_search_from_result find_min_ef_from(const std::function<double(std::size_t ef)>& recall_at, double target,
+                                       std::size_t start, std::size_t ef_min, std::size_t ef_max);
 
 // --- memory before building ----------------------------------------------------------------
 

@@ -176,6 +176,32 @@ TEST(tune_fidelity, extrapolates_needed_ef_with_an_interval_that_covers_the_trut
   EXPECT_NEAR(fit.second, 0.5, 1e-9);
 }
 
+TEST(tune_fidelity, auto_ef_from_a_prediction_gallops_both_ways_to_the_smallest_ef) {
+  const auto curve = [](std::size_t ef) { return 1.0 - 1.0 / (1.0 + 0.05 * static_cast<double>(ef)); };
+  for (double target : {0.5, 0.8, 0.9, 0.95, 0.97})
+    for (std::size_t start : {10, 37, 100, 380, 1000, 4000}) {
+      std::size_t calls = 0;
+      const auto r = fid::find_min_ef_from(
+          [&](std::size_t ef) {
+            ++calls;
+            return curve(ef);
+          },
+          target, start, 10, 4096);
+      ASSERT_TRUE(r.reached) << target << " from " << start;
+      EXPECT_GE(curve(r.ef), target);
+      if (r.ef > 10) EXPECT_LT(curve(r.ef - 1), target) << "not the smallest: target " << target << " from " << start;
+      EXPECT_EQ(calls, r.probes.size());
+      EXPECT_EQ(r.probes.front(), start);
+    }
+  // A good prediction needs few probes: the answer for 0.95 is 380.
+  const auto r = fid::find_min_ef_from(curve, 0.95, 372, 10, 4096);
+  EXPECT_EQ(r.ef, 380u);
+  EXPECT_LE(r.probes.size(), 8u);
+  const auto miss = fid::find_min_ef_from(curve, 0.9999, 50, 10, 1000);
+  EXPECT_FALSE(miss.reached);
+  EXPECT_EQ(miss.ef, 1000u);
+}
+
 // --- memory ----------------------------------------------------------------------------------
 
 TEST(tune_fidelity, memory_estimate_and_a_clear_error_when_it_does_not_fit) {
