@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "core/fnv.hpp"
 #include "index/graph_kernels.hpp"
 #include "index/graph_layout.hpp"
 #include "index/hnsw_index.hpp"
 #include "index/hnswlib_graph.hpp"
+#include "util/hash.hpp"
 #include "index/index_file.hpp"
 #include "qtune/codec.hpp"
 #include "qtune/dataset.hpp"
@@ -327,7 +327,7 @@ TEST(hnswlib_coupling, installed_hnswlib_is_the_version_the_coupling_was_written
     }
   ASSERT_FALSE(header.empty()) << "hnswlib/hnswalg.h not found under /usr/include or /usr/local/include";
   const std::string text = detail::read_file_bytes(header);
-  const std::uint64_t h = detail::fnv1a64(text.data(), text.size());
+  const std::uint64_t h = fnv1a64(text.data(), text.size());
   EXPECT_EQ(h, 0x13abf4959c101bc3ull) << header << " (FNV-1a " << std::hex << h
                        << ") is not hnswlib 0.6.2's hnswalg.h, which src/index/hnswlib_graph.cpp was written for: "
                           "check the members it uses and update the known hash";
