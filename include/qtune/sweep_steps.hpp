@@ -207,12 +207,16 @@ std::filesystem::path unit_failure_path(const std::filesystem::path& dir, const 
 
 // --- finalize -------------------------------------------------------------------------------
 
-/// From every point (in plan order): results.csv, pareto.csv, report.html, and unless
-/// interrupted the recommendation (recommended.yaml, recommended_neighbors.ivecs). Also writes
-/// validation_queries.txt. Returns the outcome with summary lines (and a warning line when
-/// points were measured on a busy machine).
+/// Writes report.html from what the sweep measured (sweep_options::write_report; the tuner does
+/// not link the HTML renderer). Exceptions it throws are ignored: the results are on disk.
+using report_writer = std::function<void(const std::filesystem::path& html, const sweep_report_input& in)>;
+
+/// From every point (in plan order): results.csv, pareto.csv, report.html (when `writer` is
+/// set), and unless interrupted the recommendation (recommended.yaml,
+/// recommended_neighbors.ivecs). Also writes validation_queries.txt. Returns the outcome with
+/// summary lines (and a warning line when points were measured on a busy machine).
 sweep_outcome finalize_sweep(const sweep_context& ctx, std::vector<measured_point> points, bool interrupted,
-                             const std::filesystem::path& output_dir);
+                             const std::filesystem::path& output_dir, const report_writer& writer = {});
 
 /// The recommended parameter file for a chosen point of this context's sweep.
 recommended_params make_recommended_params(const sweep_context& ctx, const measured_point& best);

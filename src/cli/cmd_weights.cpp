@@ -15,7 +15,8 @@
 #include "qtune/progress.hpp"
 #include "qtune/weights.hpp"
 #include "qtune/sweep.hpp"
-#include "report/report.hpp"
+#include "cli/html_report.hpp"
+#include "util/atomic_file.hpp"
 
 namespace {
 

@@ -13,6 +13,7 @@
 
 #include "qtune/codec.hpp"
 #include "qtune/error.hpp"
+#include "util/atomic_file.hpp"
 
 namespace qtune {
 

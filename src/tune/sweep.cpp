@@ -89,7 +89,7 @@ sweep_outcome run_sweep(const sweep_spec& spec, const sweep_options& options) {
   }
   if (options.stop && options.stop->load()) interrupted = true;
 
-  sweep_outcome out = finalize_sweep(ctx, log.points(), interrupted, dir);
+  sweep_outcome out = finalize_sweep(ctx, log.points(), interrupted, dir, options.write_report);
   out.plan_text = plan.text;
   out.points_resumed = resumed;
   out.seconds = sweep_detail::seconds_since(t_start);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "qtune/metric.hpp"
+#include "util/byte_size.hpp"
 
 namespace qtune {
 class sweep_context;
@@ -24,16 +25,6 @@ inline double seconds_since(clock_type::time_point t0) {
 
 /// "2026-11-30T23:59:59Z"
 std::string utc_now();
-
-inline std::string human_bytes(double b) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(1);
-  if (b >= 1024.0 * 1024 * 1024) o << b / (1024.0 * 1024 * 1024) << " GiB";
-  else if (b >= 1024.0 * 1024) o << b / (1024.0 * 1024) << " MiB";
-  else if (b >= 1024.0) o << b / 1024.0 << " KiB";
-  else o << b << " B";
-  return o.str();
-}
 
 /// neighbors/<key>.ivecs of a point (the key with unsafe characters replaced) under `dir`.
 inline std::filesystem::path neighbors_file(const std::filesystem::path& dir, const std::string& key) {

@@ -9,17 +9,19 @@
 #include "qtune/simd.hpp"
 #include "qtune/sweep_steps.hpp"
 #include "qtune/version.hpp"
-#include "report/report.hpp"
 #include "tune/sweep_detail.hpp"
+#include "util/atomic_file.hpp"
 
 namespace qtune {
 
 namespace {
 
 /// report.html of the output folder: never fails the sweep (its results are already on disk).
-void write_sweep_report(const sweep_context& ctx, const sweep_outcome& out, const std::string& outcome) {
+void write_sweep_report(const sweep_context& ctx, const report_writer& writer, const sweep_outcome& out,
+                        const std::string& outcome) {
+  if (!writer) return;
   try {
-    report::sweep_report_input in;
+    sweep_report_input in;
     const sweep_spec& spec = ctx.spec();
     in.name = spec.name.empty() ? std::string("sweep") : spec.name;
     in.points = out.points;
@@ -31,7 +33,7 @@ void write_sweep_report(const sweep_context& ctx, const sweep_outcome& out, cons
       for (std::size_t i = 0; i < in.points.size(); ++i)
         if (in.points[i].key() == out.recommended->key()) in.recommended = i;
     in.facts = ctx.facts();
-    if (!in.points.empty()) write_file_atomic(out.output_dir / "report.html", report::render_sweep_report(in));
+    if (!in.points.empty()) writer(out.output_dir / "report.html", in);
   } catch (const std::exception&) {
     // A report that cannot be written leaves the measured results intact; `tune report` retries.
   }
@@ -57,7 +59,8 @@ std::string noisy_warning(const std::vector<measured_point>& points) {
 }
 
 /// The recommendation: recommended.yaml and its neighbours, or the reason there is none.
-void recommend_and_write(const sweep_context& ctx, sweep_outcome& out, std::ostringstream& summary) {
+void recommend_and_write(const sweep_context& ctx, const report_writer& writer, sweep_outcome& out,
+                         std::ostringstream& summary) {
   const std::vector<measured_point>& points = out.points;
   const recommendation rec = recommend(points, policy_of(ctx.spec()));
   const std::filesystem::path param_path = out.output_dir / "recommended.yaml";
@@ -70,7 +73,7 @@ void recommend_and_write(const sweep_context& ctx, sweep_outcome& out, std::ostr
     std::error_code ec;
     std::filesystem::remove(param_path, ec);  // a stale file must not pass for this run's answer
     summary << rec.message;
-    write_sweep_report(ctx, out, rec.message);
+    write_sweep_report(ctx, writer, out, rec.message);
     return;
   }
   const measured_point& best = points[*rec.chosen];
@@ -84,7 +87,7 @@ void recommend_and_write(const sweep_context& ctx, sweep_outcome& out, std::ostr
     write_file_atomic(out.output_dir / "recommended_neighbors.ivecs", bytes.str());
   }
   out.status = sweep_status::recommended;
-  write_sweep_report(ctx, out, "recommended: " + best.describe());
+  write_sweep_report(ctx, writer, out, "recommended: " + best.describe());
   summary << rec.message << "\n"
           << "wrote " << param_path.string()
           << " (and results.jsonl, results.csv, pareto.csv, recommended_neighbors.ivecs, report.html)";
@@ -124,7 +127,7 @@ recommended_params make_recommended_params(const sweep_context& ctx, const measu
 }
 
 sweep_outcome finalize_sweep(const sweep_context& ctx, std::vector<measured_point> points, bool interrupted,
-                             const std::filesystem::path& output_dir) {
+                             const std::filesystem::path& output_dir, const report_writer& writer) {
   sweep_outcome out;
   out.output_dir = output_dir;
   out.points = std::move(points);
@@ -137,10 +140,10 @@ sweep_outcome finalize_sweep(const sweep_context& ctx, std::vector<measured_poin
     out.status = sweep_status::interrupted;
     out.summary = "interrupted: " + std::to_string(out.points.size()) + " points on disk in " + output_dir.string() +
                   "/ (rerun with --resume to continue)";
-    write_sweep_report(ctx, out, "interrupted: partial results");
+    write_sweep_report(ctx, writer, out, "interrupted: partial results");
   } else {
     std::ostringstream summary;
-    recommend_and_write(ctx, out, summary);
+    recommend_and_write(ctx, writer, out, summary);
     out.summary = summary.str();
   }
   if (!warning.empty()) out.summary += "\n" + warning;

@@ -242,7 +242,7 @@ void unit_runner::measure_setting(index& ix, std::size_t ef, std::size_t rr, boo
       << tuning_recall(p, ctx_.spec().steer_by) << " [" << p.tuning_recall_ids.lo << ", " << p.tuning_recall_ids.hi
       << "]" << std::setprecision(1) << ", p50 " << p.latency_p50_us.median << " us, p99 " << p.latency_p99_us.median
       << " us, " << std::setprecision(0) << p.qps_single.median << " QPS, "
-      << sweep_detail::human_bytes(static_cast<double>(p.total_bytes())) << (p.noisy ? " (noisy)" : "");
+      << human_bytes(static_cast<double>(p.total_bytes())) << (p.noisy ? " (noisy)" : "");
   progress(msg.str(), true);
 }
 
@@ -264,7 +264,7 @@ unit_result unit_runner::run() {
   {
     std::ostringstream msg;
     msg << label() << ": " << std::fixed << std::setprecision(2) << out_.build_seconds << " s, "
-        << sweep_detail::human_bytes(static_cast<double>(ix->memory().total()));
+        << human_bytes(static_cast<double>(ix->memory().total()));
     progress(msg.str());
   }
   const std::size_t per_setting = (total - 4) / std::max<std::size_t>(1, u_.reranks.size());

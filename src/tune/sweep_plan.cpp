@@ -8,10 +8,10 @@
 #include "qtune/codec.hpp"
 #include "qtune/sweep_steps.hpp"
 #include "tune/sweep_detail.hpp"
+#include "util/hash.hpp"
 
 namespace qtune {
 
-using sweep_detail::human_bytes;
 
 std::string work_unit::describe() const {
   return build.describe_build() + (sample_size ? " @ " + std::to_string(sample_size) + " rows" : std::string());

@@ -8,6 +8,7 @@
 
 #include "qtune/error.hpp"
 #include "qtune/sweep_steps.hpp"
+#include "util/atomic_file.hpp"
 
 namespace qtune {
 
