@@ -88,9 +88,18 @@ std::string codec_label(const measured_point& p);
 std::string render_weights_stats_report(const weights::model& m,
                                         const std::vector<std::pair<weights::wformat, weights::quantized_model>>& results,
                                         const std::string& model_name);
+/// One configuration measured by `tune weights plan --validate` (KL divergence from the model).
+struct weights_plan_validation {
+  std::string label;
+  std::uint64_t bytes = 0;
+  double bpw = 0, kld_mean = 0, kld_p99 = 0, top1 = 0, ppl = 0, base_ppl = 0;
+  bool is_plan = false, best_uniform = false;
+};
 /// `tune weights plan`: the size-vs-error front with the chosen plan and the budget marked, the
-/// chosen type per tensor, and each tensor's own candidates; tables of the plan.
+/// chosen type per tensor, and each tensor's own candidates; tables of the plan; with
+/// `validation`, the measured KL divergence of the plan beside uniform types and Q4_K_M.
 std::string render_weights_plan_report(const weights::plan_result& plan, const std::string& model_name,
-                                       std::optional<std::uint64_t> budget_bytes);
+                                       std::optional<std::uint64_t> budget_bytes,
+                                       const std::vector<weights_plan_validation>& validation = {});
 
 }  // namespace qtune::report
