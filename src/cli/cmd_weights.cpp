@@ -15,7 +15,8 @@
 #include "qtune/progress.hpp"
 #include "qtune/weights.hpp"
 #include "qtune/sweep.hpp"
-#include "report/report.hpp"
+#include "cli/html_report.hpp"
+#include "util/atomic_file.hpp"
 #include "weights/imatrix.hpp"
 #include "weights/llama_model.hpp"
 #include "weights/perplexity.hpp"
@@ -263,7 +264,7 @@ void run_plan(const weights_options& o) {
   QTUNE_CHECK(o.objective == "proxy" || o.objective == "kld", "--objective must be proxy or kld, got '", o.objective, "'");
   const bool measured = o.validate || o.objective == "kld";
   QTUNE_CHECK(!measured || !o.text.empty(), "plan: --validate and --objective kld need --text FILE (held-out text)");
-  std::vector<qtune::report::weights_plan_validation> validation;
+  std::vector<w::plan_validation_row> validation;
   nlohmann::json jval;
   if (measured) {
     const w::llama_model base = w::llama_model::from_gguf(m, o.allow_nonfinite);

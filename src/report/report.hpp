@@ -18,6 +18,7 @@
 #include "qtune/sweep.hpp"
 #include "qtune/sweep_spec.hpp"
 #include "qtune/weights.hpp"
+#include "weights/plan_validate.hpp"
 
 namespace qtune::report {
 
@@ -57,16 +58,8 @@ std::string html_escape(const std::string& s);
 
 // --- sweep reports --------------------------------------------------------------------------
 
-struct sweep_report_input {
-  std::string name;                         ///< sweep name (title)
-  std::vector<measured_point> points;
-  double target_recall = 0.95;
-  recall_measure steer_by = recall_measure::ids;
-  std::size_t k = 0;                        ///< 0 = unknown
-  std::optional<std::size_t> recommended;   ///< index into points
-  std::string outcome;                      ///< one line: what was recommended / why not
-  std::vector<std::pair<std::string, std::string>> facts;
-};
+/// The sweep's report data (defined by the tuner, qtune/sweep.hpp).
+using qtune::sweep_report_input;
 
 /// Reads DIR/results.jsonl and, when present, DIR/recommended.yaml (target, recall measure, k,
 /// the recommended point, provenance). Without recommended.yaml the target must be given.
@@ -88,18 +81,11 @@ std::string codec_label(const measured_point& p);
 std::string render_weights_stats_report(const weights::model& m,
                                         const std::vector<std::pair<weights::wformat, weights::quantized_model>>& results,
                                         const std::string& model_name);
-/// One configuration measured by `tune weights plan --validate` (KL divergence from the model).
-struct weights_plan_validation {
-  std::string label;
-  std::uint64_t bytes = 0;
-  double bpw = 0, kld_mean = 0, kld_p99 = 0, top1 = 0, ppl = 0, base_ppl = 0;
-  bool is_plan = false, best_uniform = false;
-};
 /// `tune weights plan`: the size-vs-error front with the chosen plan and the budget marked, the
 /// chosen type per tensor, and each tensor's own candidates; tables of the plan; with
 /// `validation`, the measured KL divergence of the plan beside uniform types and Q4_K_M.
 std::string render_weights_plan_report(const weights::plan_result& plan, const std::string& model_name,
                                        std::optional<std::uint64_t> budget_bytes,
-                                       const std::vector<weights_plan_validation>& validation = {});
+                                       const std::vector<weights::plan_validation_row>& validation = {});
 
 }  // namespace qtune::report

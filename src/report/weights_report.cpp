@@ -119,7 +119,7 @@ std::string render_weights_stats_report(const w::model& m,
 
 std::string render_weights_plan_report(const w::plan_result& r, const std::string& model_name,
                                        std::optional<std::uint64_t> budget_bytes,
-                                       const std::vector<weights_plan_validation>& validation) {
+                                       const std::vector<w::plan_validation_row>& validation) {
   const double total = static_cast<double>(r.total_values ? r.total_values : 1);
   auto bpw_of = [&](std::uint64_t bytes) { return 8.0 * static_cast<double>(bytes) / total; };
   json front = json::array();

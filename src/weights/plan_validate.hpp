@@ -38,6 +38,14 @@ struct measured_choice {
 measured_choice measure_choice(const model& m, const std::vector<wformat>& choice, const importance_map* importance,
                                const kld_reference& ref, const std::string& label, bool allow_nonfinite = false);
 
+/// One measured configuration as the plan's output and HTML report show it.
+struct plan_validation_row {
+  std::string label;
+  std::uint64_t bytes = 0;
+  double bpw = 0, kld_mean = 0, kld_p99 = 0, top1 = 0, ppl = 0, base_ppl = 0;
+  bool is_plan = false, best_uniform = false;
+};
+
 struct kld_refine_options {
   std::size_t max_evals = 48;    ///< model evaluations allowed (each one pass over the search text)
   double budget_bytes = 0;       ///< the plan's byte budget
