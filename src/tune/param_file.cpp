@@ -426,6 +426,38 @@ struct reader {
   }
 };
 
+void read_provenance(const reader& rd, const YAML::Node& root, param_provenance& v) {
+  const YAML::Node pv = rd.need(root, "provenance", "");
+  v.base_path = rd.get<std::string>(pv, "dataset_base", "provenance");
+  v.base_hash = rd.get<std::string>(pv, "dataset_base_hash", "provenance");
+  v.queries_path = rd.get<std::string>(pv, "dataset_queries", "provenance");
+  v.queries_hash = rd.get<std::string>(pv, "dataset_queries_hash", "provenance");
+  v.ground_truth = rd.get<std::string>(pv, "ground_truth", "provenance");
+  v.spec_path = rd.get<std::string>(pv, "spec", "provenance");
+  v.spec_file_hash = rd.get<std::string>(pv, "spec_file_hash", "provenance");
+  v.spec_hash = rd.get<std::string>(pv, "spec_hash", "provenance");
+  v.qtune_version = rd.get<std::string>(pv, "qtune_version", "provenance");
+  v.git_commit = rd.get<std::string>(pv, "git_commit", "provenance");
+  v.cpu = rd.get<std::string>(pv, "cpu", "provenance");
+  v.simd_level = rd.get<std::string>(pv, "simd_level", "provenance");
+  v.threads = rd.get<std::size_t>(pv, "threads", "provenance");
+  v.date = rd.get<std::string>(pv, "date", "provenance");
+}
+
+void read_verified(const reader& rd, const YAML::Node& root, std::vector<deploy_verified>& out) {
+  if (const YAML::Node dep = root["deploy"]; dep && dep.IsMap())
+    for (const char* engine : {"faiss", "hnswlib"}) {
+      const YAML::Node e = dep[engine];
+      if (!e || !e.IsMap() || !e["verified_recall"]) continue;
+      deploy_verified dv;
+      dv.engine = engine;
+      dv.recall = rd.get<double>(e, "verified_recall", std::string("deploy.") + engine);
+      dv.ef_search = rd.get<std::size_t>(e, "verified_ef_search", std::string("deploy.") + engine);
+      if (e["verified_date"]) dv.date = rd.get<std::string>(e, "verified_date", std::string("deploy.") + engine);
+      out.push_back(dv);
+    }
+}
+
 }  // namespace
 
 recommended_params parse_param_file_text(const std::string& yaml, const std::filesystem::path& file) {
@@ -486,36 +518,12 @@ recommended_params parse_param_file_text(const std::string& yaml, const std::fil
   m.resident_bytes = rd.get<std::size_t>(ms, "resident_bytes", "measured");
   m.rerank_bytes = rd.get<std::size_t>(ms, "rerank_bytes", "measured");
   m.build_seconds = rd.get<double>(ms, "build_seconds", "measured");
-  const YAML::Node pv = rd.need(root, "provenance", "");
-  auto& v = p.provenance;
-  v.base_path = rd.get<std::string>(pv, "dataset_base", "provenance");
-  v.base_hash = rd.get<std::string>(pv, "dataset_base_hash", "provenance");
-  v.queries_path = rd.get<std::string>(pv, "dataset_queries", "provenance");
-  v.queries_hash = rd.get<std::string>(pv, "dataset_queries_hash", "provenance");
-  v.ground_truth = rd.get<std::string>(pv, "ground_truth", "provenance");
-  v.spec_path = rd.get<std::string>(pv, "spec", "provenance");
-  v.spec_file_hash = rd.get<std::string>(pv, "spec_file_hash", "provenance");
-  v.spec_hash = rd.get<std::string>(pv, "spec_hash", "provenance");
-  v.qtune_version = rd.get<std::string>(pv, "qtune_version", "provenance");
-  v.git_commit = rd.get<std::string>(pv, "git_commit", "provenance");
-  v.cpu = rd.get<std::string>(pv, "cpu", "provenance");
-  v.simd_level = rd.get<std::string>(pv, "simd_level", "provenance");
-  v.threads = rd.get<std::size_t>(pv, "threads", "provenance");
-  v.date = rd.get<std::string>(pv, "date", "provenance");
+  read_provenance(rd, root, p.provenance);
+  const auto& v = p.provenance;
   m.spec_hash = v.spec_hash;
   p.config.threads = v.threads;
   m.config = p.config;
-  if (const YAML::Node dep = root["deploy"]; dep && dep.IsMap())
-    for (const char* engine : {"faiss", "hnswlib"}) {
-      const YAML::Node e = dep[engine];
-      if (!e || !e.IsMap() || !e["verified_recall"]) continue;
-      deploy_verified dv;
-      dv.engine = engine;
-      dv.recall = rd.get<double>(e, "verified_recall", std::string("deploy.") + engine);
-      dv.ef_search = rd.get<std::size_t>(e, "verified_ef_search", std::string("deploy.") + engine);
-      if (e["verified_date"]) dv.date = rd.get<std::string>(e, "verified_date", std::string("deploy.") + engine);
-      p.verified.push_back(dv);
-    }
+  read_verified(rd, root, p.verified);
   return p;
 }
 

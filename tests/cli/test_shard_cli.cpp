@@ -110,7 +110,10 @@ TEST_F(cli_shard, a_killed_shard_loses_only_its_unit_in_flight_and_merge_names_i
   // Kill it as soon as its first unit file exists: the second unit is in flight.
   const auto t0 = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60)) {
-    if (fs::is_directory(fs::path(out) / "units") && !fs::is_empty(fs::path(out) / "units")) break;
+    bool unit_done = false;
+    if (fs::is_directory(fs::path(out) / "units"))
+      for (const auto& e : fs::directory_iterator(fs::path(out) / "units")) unit_done |= e.path().extension() == ".jsonl";
+    if (unit_done) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ::kill(pid, SIGKILL);
@@ -118,7 +121,10 @@ TEST_F(cli_shard, a_killed_shard_loses_only_its_unit_in_flight_and_merge_names_i
   ::waitpid(pid, &status, 0);
   std::size_t files = 0;
   for (const auto& e : fs::directory_iterator(fs::path(out) / "units")) {
-    EXPECT_EQ(e.path().extension(), ".jsonl") << e.path();  // no temporaries, no partial files
+    // Complete unit files only; a kill during the atomic write may leave its temporary
+    // ("<id>.jsonl.tmp.<pid>.<n>"), which no reader takes for a unit.
+    if (e.path().filename().string().find(".tmp.") != std::string::npos) continue;
+    EXPECT_EQ(e.path().extension(), ".jsonl") << e.path();
     ++files;
   }
   ASSERT_GE(files, 1u);
@@ -200,6 +206,30 @@ TEST_F(cli_shard, sharded_ground_truth_merges_byte_identical) {
   std::tie(rc, text) = sh(run("groundtruth --merge --shards 4 -o " + (dir / "gt.ivecs").string()));
   EXPECT_EQ(rc, 1);
   EXPECT_NE(text.find("shard 2/4 has not run"), std::string::npos) << text;
+}
+
+TEST_F(cli_shard, the_sweeps_ground_truth_in_shards_fills_the_same_cache_entry) {
+  std::string text = slurp(spec);
+  text.replace(text.find("cache_dir: cache"), 16, "cache_dir: cache2");
+  const fs::path spec2 = dir / "spec2.yaml";
+  std::ofstream(spec2) << text;
+  auto [rc, out] = sh(run("plan " + spec.string() + " -o " + (dir / "p").string() + " -q"));  // one process
+  ASSERT_EQ(rc, 0) << out;
+  for (int i = 0; i < 3; ++i) {
+    std::tie(rc, out) = sh(run("groundtruth --spec " + spec2.string() + " -o " + (dir / "g.ivecs").string() +
+                               " --shard " + std::to_string(i) + "/3"));
+    ASSERT_EQ(rc, 0) << out;
+  }
+  std::tie(rc, out) = sh(run("groundtruth --spec " + spec2.string() + " -o " + (dir / "g.ivecs").string() +
+                             " --merge --shards 3"));
+  ASSERT_EQ(rc, 0) << out;
+  std::vector<fs::path> a, b;
+  for (const auto& e : fs::directory_iterator(dir / "cache")) a.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(dir / "cache2")) b.push_back(e.path());
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(a[0].filename(), b[0].filename());  // the same cache key
+  EXPECT_EQ(slurp(a[0]), slurp(b[0]));          // byte-identical
 }
 
 TEST_F(cli_shard, submit_writes_an_sbatch_chain_and_a_kubernetes_manifest) {
