@@ -136,10 +136,13 @@ npy_file open_npy(const std::filesystem::path& path, const read_options& opt) {
   mapped_file m(path);
   npy_header h = parse_npy(path, m.data(), m.size());
   check_dim(path, std::int64_t(h.dim), opt.max_dim, "array");
-  const std::size_t need = h.rows * h.dim * h.item;
+  // dim <= max_dim and item <= 8, so row_bytes cannot wrap; rows * row_bytes can (a shape of
+  // (2^62, 4) wraps to 0), so compare in rows, not in bytes.
+  const std::size_t row_bytes = h.dim * h.item;
   const std::size_t have = m.size() - h.data_offset;
-  if (have < need) {
-    const std::size_t row_bytes = h.dim * h.item;
+  if (h.rows > have / row_bytes) {
+    const bool wraps = h.rows > SIZE_MAX / row_bytes;
+    const std::string need = wraps ? std::string("more than 2^64") : std::to_string(h.rows * row_bytes);
     fail(path.string(), ": truncated .npy: header shape (", h.rows, ", ", h.dim, ") needs ", need,
          " data bytes from byte offset ", h.data_offset, ", file has ", have, "; vector ", have / row_bytes,
          " at byte offset ", h.data_offset + (have / row_bytes) * row_bytes, " is incomplete");
