@@ -145,10 +145,10 @@ enum class npy_dtype { f32, f16, i8, u8, i32 };
 void write_npy(const std::filesystem::path& path, matrix_view<float> x, npy_dtype dtype = npy_dtype::f32);
 void write_ann_hdf5(const std::filesystem::path& path, const ann_dataset& ds);
 
-/// 64-bit content hash (FNV-1a/xxhash-like; stable across runs and machines) of a matrix's
-/// values, used for ground-truth cache keys and provenance. Hex string of 16 digits.
+/// 64-bit content hash (XXH3-64 of the shape, then the rows; stable across runs and machines)
+/// of a matrix's values, used for ground-truth cache keys and provenance. 16 hex digits.
 std::string content_hash(matrix_view<float> x);
-/// Hash of a file's bytes (provenance of parameter files).
+/// XXH3-64 of a file's bytes (provenance of parameter files), 16 hex digits.
 std::string file_hash(const std::filesystem::path& path);
 
 }  // namespace qtune

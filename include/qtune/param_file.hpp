@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "qtune/index.hpp"
 #include "qtune/sweep.hpp"
@@ -27,6 +28,15 @@ struct param_provenance {
   std::string date;                          ///< UTC, ISO 8601
 };
 
+/// A re-measurement of the exported spelling in a peer engine (`tune review --engine`), kept in
+/// the deploy section as deploy.<engine>.verified_recall / verified_ef_search.
+struct deploy_verified {
+  std::string engine;                        ///< "faiss" | "hnswlib"
+  double recall = 0;                         ///< validation recall@k (ids) measured in the engine
+  std::size_t ef_search = 0;                 ///< the engine's efSearch that reached the target
+  std::string date;                          ///< UTC, ISO 8601
+};
+
 struct recommended_params {
   index_config config;                       ///< kind, codec, m, ef_construction, ef_search, rerank, metric, seed
   std::size_t dim = 0;
@@ -38,6 +48,7 @@ struct recommended_params {
   /// in results.jsonl).
   measured_point measured;
   param_provenance provenance;
+  std::vector<deploy_verified> verified;     ///< deploy checks, in the order they were added
 };
 
 /// The file's text (YAML with comments).

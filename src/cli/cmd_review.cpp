@@ -4,6 +4,7 @@
 // outside the measured interval (a file edited by hand), or the data changed.
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -15,6 +16,7 @@
 #include "qtune/param_file.hpp"
 #include "qtune/progress.hpp"
 #include "qtune/recommend.hpp"
+#include "tune/deploy_check.hpp"
 #include "tune/review.hpp"
 
 namespace {
@@ -23,6 +25,7 @@ struct review_options {
   std::string file;
   std::string spec;
   std::string dump_neighbors;
+  std::string engine;
   long threads = -1;
   bool quiet = false;
 };
@@ -54,11 +57,60 @@ std::string ratio(double recorded, double measured) {
   return b;
 }
 
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// --engine: the exported spelling built in FAISS or hnswlib, its own efSearch found, recall on
+// the validation queries recorded in the file's deploy section.
+void run_engine_check(const review_options& o, qtune::recommended_params rp, const qtune::sweep_spec& spec) {
+  using namespace qtune;
+  if (!o.quiet) std::cerr << "building the exported " << o.engine << " spelling of " << o.file << " ...\n";
+  const engine_verification v = verify_param_file_on_engine(o.file, rp, spec, o.engine);
+  std::ostringstream t;
+  t << "deploy check of " << o.file << " in " << o.engine << ": " << v.spelling << "\n"
+    << "  data: " << spec.dataset.base.string() << ", k = " << rp.k << ", target recall " << f4(rp.target_recall)
+    << "\n"
+    << "  " << o.engine << " efSearch reaching the target on the tuning queries: " << v.verified_ef_search
+    << (v.reached ? "" : " (NOT reached at the largest efSearch tried)") << " (qtune's: " << rp.config.ef_search
+    << "), tuning recall " << f4(v.tuning_recall) << "\n"
+    << "  validation recall@" << rp.k << " in " << o.engine << ": " << f4(v.verified_recall) << " [" << f4(v.verified_lo)
+    << ", " << f4(v.verified_hi) << "] (qtune measured " << f4(rp.measured.validation_recall_ids.value) << ")\n"
+    << "  build " << f1(v.build_seconds) << " s, efSearch tried:";
+  for (std::size_t e : v.probes) t << " " << e;
+  t << "\n";
+  deploy_verified dv{o.engine, v.verified_recall, v.verified_ef_search, utc_now()};
+  std::erase_if(rp.verified, [&](const deploy_verified& x) { return x.engine == o.engine; });
+  rp.verified.push_back(dv);
+  write_param_file(o.file, rp);
+  if (!o.dump_neighbors.empty()) {
+    int_matrix ids;
+    ids.rows = v.validation_found.nq;
+    ids.dim = v.validation_found.k;
+    ids.values = v.validation_found.ids;
+    write_ivecs(o.dump_neighbors, ids);
+    t << "wrote " << o.dump_neighbors << ": " << ids.rows << " x " << ids.dim << " neighbour ids " << o.engine
+      << " returned for the validation queries\n";
+  }
+  t << "recorded deploy." << o.engine << ".verified_recall / verified_ef_search in " << o.file << "\n";
+  std::cout << t.str();
+  if (!v.reached)
+    throw cli::exit_with{cli::exit_check_failed, "deploy check FAILED: " + o.engine + " did not reach the target recall"};
+  if (v.verified_recall < rp.target_recall)
+    std::cout << "warning: the validation recall in " << o.engine << " is below the target (tuning queries reached it)\n";
+}
+
 void run_review(const review_options& o) {
   using namespace qtune;
   const recommended_params rp = load_param_file(o.file);
   sweep_spec spec = review_spec(rp, o.spec);
   if (o.threads >= 0) spec.threads = static_cast<std::size_t>(o.threads);
+  if (!o.engine.empty()) return run_engine_check(o, rp, spec);
   review_outcome out;
   {
     cli::progress_bar bar(o.quiet);
@@ -149,6 +201,10 @@ QTUNE_CLI_COMMAND(review) {
   sub->add_option("--dump-neighbors", o->dump_neighbors,
                   "Write the neighbours found for the validation queries to FILE.ivecs");
   sub->add_option("--threads", o->threads, "Threads for the build and batch QPS (default: as recorded)");
+  sub->add_option("--engine", o->engine,
+                  "Instead: build the file's exported spelling in this engine (faiss|hnswlib), find its efSearch "
+                  "reaching the target and record deploy.<engine>.verified_recall / verified_ef_search in the file")
+      ->check(CLI::IsMember({"faiss", "hnswlib"}));
   sub->add_flag("--quiet,-q", o->quiet, "No progress bar or progress lines");
   sub->footer("Exit codes: 0 passed, 1 error, 4 measured figures disagree with the file (see the FAILED lines).");
   sub->callback([o] { run_review(*o); });

@@ -6,6 +6,9 @@
 #include <fstream>
 #include <utility>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "core/fnv.hpp"
 #include "dataset/dataset_impl.hpp"
 
@@ -89,29 +92,34 @@ vectors vectors_builder::heap(std::vector<float> values, std::size_t rows, std::
 
 // --- hashing ----------------------------------------------------------------------------------
 
-using detail::fnv1a64;
 using detail::hex16;
 
 std::string content_hash(matrix_view<float> x) {
-  // Shape first (as two little-endian uint64), then the values row by row (stride ignored), so
-  // a mapped .fvecs and its heap copy hash the same.
+  // XXH3-64 (one streaming state): shape first (as two little-endian uint64), then the values
+  // row by row (stride ignored), so a mapped .fvecs and its heap copy hash the same. XXH3 runs
+  // at memory speed; the byte-serial FNV-1a it replaces took ~1 s per GB.
+  XXH3_state_t st;
+  XXH3_64bits_reset(&st);
   const std::uint64_t shape[2] = {x.rows, x.dim};
-  std::uint64_t h = fnv1a64(shape, sizeof shape);
-  for (std::size_t i = 0; i < x.rows; ++i) h = fnv1a64(x.row(i), x.dim * sizeof(float), h);
-  return hex16(h);
+  XXH3_64bits_update(&st, shape, sizeof shape);
+  if (x.contiguous() && x.rows > 0) XXH3_64bits_update(&st, x.data, x.rows * x.dim * sizeof(float));
+  else
+    for (std::size_t i = 0; i < x.rows; ++i) XXH3_64bits_update(&st, x.row(i), x.dim * sizeof(float));
+  return hex16(XXH3_64bits_digest(&st));
 }
 
 std::string file_hash(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   QTUNE_CHECK(in, path.string(), ": cannot open file for hashing");
-  std::uint64_t h = detail::fnv1a_offset;
+  XXH3_state_t st;
+  XXH3_64bits_reset(&st);
   std::vector<char> buf(1 << 16);
   while (in) {
     in.read(buf.data(), std::streamsize(buf.size()));
-    h = fnv1a64(buf.data(), std::size_t(in.gcount()), h);
+    XXH3_64bits_update(&st, buf.data(), std::size_t(in.gcount()));
   }
   QTUNE_CHECK(in.eof(), path.string(), ": read error while hashing");
-  return hex16(h);
+  return hex16(XXH3_64bits_digest(&st));
 }
 
 namespace dataset_detail {

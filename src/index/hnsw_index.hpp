@@ -10,12 +10,14 @@
 
 namespace qtune::detail {
 
-/// hnswlib's HierarchicalNSW storing the codec's codes (a custom SpaceInterface whose data size
-/// is code_size()). The graph is built with exact float distances (links transplanted onto the
-/// codes) or with the codec's symmetric distance (config.graph_source); search prepares the query
-/// once (thread-local, 64-byte aligned) and walks the graph with the asymmetric distance using its
-/// own best-first search over hnswlib's arrays (same algorithm as searchKnn, with a per-call ef).
-/// Full-precision rows are kept for rerank unless the codec is fp32 (whose codes are exact).
+class graph_layout;
+
+/// An HNSW graph over the codec's codes. hnswlib builds the graph (hnswlib_graph.hpp, with exact
+/// float distances or the codec's symmetric distance, config.graph_source); it is then converted
+/// into qtune's own search layout (graph_layout.hpp: codes next to level-0 links, compact ids,
+/// BFS order), which search walks with the codec's asymmetric distance (query prepared once,
+/// thread-local, 64-byte aligned; ef per call). The index file stores that layout and is fully
+/// validated on load. Full-precision rows are kept for rerank unless the codec is fp32.
 class hnsw_index final : public index {
  public:
   hnsw_index(const index_config& config, std::size_t dim);
@@ -40,11 +42,15 @@ class hnsw_index final : public index {
   // --- test hooks ----------------------------------------------------------------------------
   /// The trained codec (valid after build/load).
   const codec& graph_codec() const;
-  /// hnswlib's own searchKnn with ef_ = ef over the same graph and prepared query (no rerank).
-  /// Not thread-safe (it sets hnswlib's index-level ef); for tests comparing the two searches.
+  /// hnswlib's own searchKnn with ef over the same graph and prepared query (no rerank); slow
+  /// (rebuilds an hnswlib graph per call), for tests comparing the two searches.
   void search_hnswlib(const float* q, std::size_t k, std::size_t ef, std::int32_t* ids, float* distances) const;
   /// Sum over all nodes of the level-0 out-degree (graph comparisons in tests).
   std::size_t level0_degree_sum() const;
+  /// search_ef() through graph_layout::search_reference (the plain algorithm).
+  void search_reference(const float* q, std::size_t k, std::size_t ef, std::int32_t* ids, float* distances) const;
+  /// The search layout (valid after build/load).
+  const graph_layout& layout() const;
 
  private:
   struct impl;

@@ -158,8 +158,8 @@ index_file read_index_file(const std::filesystem::path& path, bool header_only) 
               ": not a qtune index file (expected magic 'QTUNEIDX' at byte 0)");
   pos = sizeof(magic);
   const std::uint32_t version = get_u32("the format version");
-  QTUNE_CHECK(version == index_file_version, name, ": unsupported qtune index format version ", version,
-              ", expected ", index_file_version);
+  QTUNE_CHECK(version >= 1 && version <= index_file_version, name, ": unsupported qtune index format version ",
+              version, ", this qtune reads versions 1 to ", index_file_version);
   const std::uint32_t header_size = get_u32("the header size");
   need(header_size, "the header");
   const std::string header = bytes.substr(pos, header_size);
@@ -184,6 +184,7 @@ index_file read_index_file(const std::filesystem::path& path, bool header_only) 
   };
 
   index_file f;
+  f.version = version;
   f.config.kind = value("kind");
   f.config.codec = value("codec");
   f.config.m = parse_size(path, "m", value("m"));

@@ -11,7 +11,7 @@
 //   checksum     u64      FNV-1a 64 over the payload bytes
 //   payload      sections: tag (4 ASCII bytes), size (u64), bytes
 //                  CODC  save_codec() output            (hnsw)
-//                  GRPH  hnswlib saveIndex() bytes      (hnsw)
+//                  GRAF  graph_layout::serialize() bytes (hnsw; version 1 had GRPH, hnswlib's saveIndex)
 //                  RRNK  count * dim float32 rows       (hnsw, when full vectors are kept)
 //                  FAIS  faiss::write_index() bytes     (faiss)
 #include <cstddef>
@@ -26,9 +26,12 @@
 
 namespace qtune::detail {
 
-inline constexpr std::uint32_t index_file_version = 1;
+/// 2: hnsw graphs are stored as a GRAF section (graph_layout::serialize). Version 1 files (GRPH,
+/// hnswlib's saveIndex bytes) are read for faiss indexes; hnsw_index::load refuses them by version.
+inline constexpr std::uint32_t index_file_version = 2;
 
 struct index_file {
+  std::uint32_t version = index_file_version;  ///< as read (1 or 2); written files get index_file_version
   index_config config;
   std::size_t dim = 0;
   std::size_t count = 0;

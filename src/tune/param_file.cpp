@@ -251,6 +251,32 @@ std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size
   return o.str();
 }
 
+namespace {
+
+// Appends verified_recall / verified_ef_search (tune review --engine) at the end of the
+// deploy.<engine> block (the block ends at the next line indented by two spaces only).
+std::string with_verified(std::string deploy, const std::vector<deploy_verified>& verified) {
+  for (const auto& v : verified) {
+    const std::string head = "  " + v.engine + ":\n";
+    std::size_t at = deploy.find(head);
+    std::string lines = "    verified_recall: " + num(v.recall) + "    # tune review --engine " + v.engine +
+                        ": validation recall@k measured in " + v.engine + "\n" +
+                        "    verified_ef_search: " + std::to_string(v.ef_search) + "    # " + v.engine +
+                        "'s own efSearch that reached the target on the tuning queries\n" +
+                        "    verified_date: " + q(v.date) + "\n";
+    if (at == std::string::npos) {
+      deploy += head + lines;
+      continue;
+    }
+    std::size_t end = at + head.size();
+    while (end < deploy.size() && deploy.compare(end, 4, "    ") == 0) end = deploy.find('\n', end) + 1;
+    deploy.insert(end, lines);
+  }
+  return deploy;
+}
+
+}  // namespace
+
 std::string render_param_file(const recommended_params& p) {
   const auto& m = p.measured;
   const auto& v = p.provenance;
@@ -317,7 +343,7 @@ std::string render_param_file(const recommended_params& p) {
     << "# The same choice spelled for other systems (exact key names; a note where there is no\n"
     << "# equivalent). Their recall will differ somewhat: re-measure there before relying on it.\n"
     << "deploy:\n"
-    << deploy_spellings(p.config, p.dim, p.k);
+    << with_verified(deploy_spellings(p.config, p.dim, p.k), p.verified);
   return o.str();
 }
 
@@ -493,6 +519,17 @@ recommended_params parse_root(const reader& rd, const YAML::Node& root) {
   v.date = rd.get<std::string>(pv, "date", "provenance");
   m.spec_hash = v.spec_hash;
   p.config.threads = v.threads;
+  if (const YAML::Node dep = root["deploy"]; dep && dep.IsMap())
+    for (const char* engine : {"faiss", "hnswlib"}) {
+      const YAML::Node e = dep[engine];
+      if (!e || !e.IsMap() || !e["verified_recall"]) continue;
+      deploy_verified dv;
+      dv.engine = engine;
+      dv.recall = rd.get<double>(e, "verified_recall", std::string("deploy.") + engine);
+      dv.ef_search = rd.get<std::size_t>(e, "verified_ef_search", std::string("deploy.") + engine);
+      if (e["verified_date"]) dv.date = rd.get<std::string>(e, "verified_date", std::string("deploy.") + engine);
+      p.verified.push_back(dv);
+    }
   return p;
 }
 

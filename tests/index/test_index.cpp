@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "index/graph_layout.hpp"
 #include "index/hnsw_index.hpp"
 #include "qtune/codec.hpp"
 #include "qtune/dataset.hpp"
@@ -317,9 +318,14 @@ TEST(index_hnsw, memory_matches_the_formula) {
     SCOPED_TRACE(name);
     auto idx = make_index(hnsw_config(name), d.dim);
     idx->build(view(d.base, d.dim));
-    const codec& c = dynamic_cast<const detail::hnsw_index&>(*idx).graph_codec();
-    const std::size_t M = 16, n = d.n;
-    const std::size_t fixed = n * (2 * M * 4 + 4) + n * c.code_size() + n * 8 + c.table_bytes();
+    const auto& hn = dynamic_cast<const detail::hnsw_index&>(*idx);
+    const codec& c = hn.graph_codec();
+    const std::size_t M = 16, n = d.n, stride = hn.layout().stride();
+    // one record per node (code, then 2M level-0 ids of 2 bytes, since n < 65535), at most
+    // 64-byte aligned; labels (4), levels (1) and upper-level offsets (8) per node
+    EXPECT_GE(stride, c.code_size() + 2 * M * 2);
+    EXPECT_LE(stride, c.code_size() + 2 * M * 2 + 64);
+    const std::size_t fixed = n * stride + n * (4 + 1) + (n + 1) * 8 + c.table_bytes();
     const index_memory mem = idx->memory();
     ASSERT_GE(mem.resident_bytes, fixed);
     const std::size_t upper = mem.resident_bytes - fixed;

@@ -1,0 +1,447 @@
+#include "index/graph_layout.hpp"
+
+#include <xmmintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <new>
+#include <queue>
+
+#include "qtune/error.hpp"
+
+namespace qtune::detail {
+namespace {
+
+constexpr std::uint32_t layout_magic = 0x314c4751;  // "QGL1"
+constexpr int max_levels = 64;                       // HNSW levels grow as log_M(n): 64 is far above any real graph
+constexpr std::size_t max_degree_limit = 4096;
+
+std::size_t round_up(std::size_t x, std::size_t a) { return (x + a - 1) / a * a; }
+
+/// Per-thread search scratch: the epoch-stamped visited array and the two heaps.
+struct scratch {
+  std::vector<std::uint16_t> visited;
+  std::uint16_t epoch = 0;
+  std::vector<graph_hit> candidates;  // min-heap on (distance, id)
+  std::vector<graph_hit> top;         // max-heap on (distance, id), at most ef
+  std::vector<std::uint32_t> batch;
+
+  /// A fresh epoch for a graph of n nodes (clears only when the 16-bit stamp wraps).
+  std::uint16_t begin(std::size_t n) {
+    if (visited.size() < n) visited.resize(n, 0);
+    if (++epoch == 0) {
+      std::fill(visited.begin(), visited.end(), 0);
+      epoch = 1;
+    }
+    return epoch;
+  }
+};
+thread_local scratch tl_scratch;
+
+struct hit_greater {
+  bool operator()(const graph_hit& a, const graph_hit& b) const noexcept { return a > b; }
+};
+
+/// Little-endian reader over a section with bounds checks that name the file.
+struct reader {
+  const std::string& bytes;
+  const std::string& name;
+  std::size_t pos = 0;
+  void need(std::size_t count, std::size_t elem, const char* what) const {
+    QTUNE_CHECK(elem == 0 || count <= (bytes.size() - pos) / elem, name, ": graph section truncated: ", what,
+                " needs ", count, " x ", elem, " bytes at offset ", pos, ", section has ", bytes.size());
+  }
+  std::uint32_t u32(const char* what) {
+    need(1, 4, what);
+    std::uint32_t v;
+    std::memcpy(&v, bytes.data() + pos, 4);
+    pos += 4;
+    return v;
+  }
+  void copy(void* dst, std::size_t count, std::size_t elem, const char* what) {
+    need(count, elem, what);
+    if (count) std::memcpy(dst, bytes.data() + pos, count * elem);
+    pos += count * elem;
+  }
+};
+
+template <class T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+}  // namespace
+
+void graph_layout::free_deleter::operator()(std::uint8_t* p) const noexcept { std::free(p); }
+
+void graph_layout::allocate(std::size_t n, std::size_t code_size, std::size_t max_degree0) {
+  n_ = n;
+  code_size_ = code_size;
+  max_degree0_ = max_degree0;
+  id_bytes_ = n < 0xffff ? 2 : 4;
+  links_offset_ = round_up(code_size, id_bytes_);
+  const std::size_t record = links_offset_ + max_degree0 * id_bytes_;
+  const std::size_t line = round_up(record, 64);
+  stride_ = (line - record) * 8 <= line ? line : round_up(record, 16);
+  const std::size_t bytes = std::max<std::size_t>(64, round_up(n * stride_, 64));
+  auto* p = static_cast<std::uint8_t*>(std::aligned_alloc(64, bytes));
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, bytes);
+  records_.reset(p);
+}
+
+graph_layout graph_layout::from_plain(const plain_graph& g, const std::uint8_t* codes_by_label, std::size_t code_size) {
+  graph_layout L;
+  const std::size_t n = g.n;
+  QTUNE_CHECK(n > 0 && n < 0xffffffffu, "hnsw layout: ", n, " nodes out of range");
+  QTUNE_CHECK(g.max_level >= 0 && g.max_level < max_levels, "hnsw layout: max level ", g.max_level, " out of range");
+  // breadth-first order over level 0 from the entry point; unreached nodes follow in id order
+  std::vector<std::uint32_t> order;
+  order.reserve(n);
+  std::vector<std::uint32_t> new_id(n, 0xffffffffu);
+  auto visit = [&](std::uint32_t s) {
+    if (new_id[s] != 0xffffffffu) return;
+    std::size_t head = order.size();
+    new_id[s] = static_cast<std::uint32_t>(order.size());
+    order.push_back(s);
+    while (head < order.size()) {
+      const std::uint32_t u = order[head++];
+      const std::uint32_t* l = g.links0.data() + std::size_t(u) * g.max_degree0;
+      for (std::size_t j = 0; j < g.degree0[u]; ++j)
+        if (new_id[l[j]] == 0xffffffffu) {
+          new_id[l[j]] = static_cast<std::uint32_t>(order.size());
+          order.push_back(l[j]);
+        }
+    }
+  };
+  visit(g.entry);
+  for (std::uint32_t i = 0; i < n; ++i) visit(i);
+
+  L.allocate(n, code_size, g.max_degree0);
+  L.max_degree_ = g.max_degree;
+  L.entry_ = new_id[g.entry];
+  L.max_level_ = g.max_level;
+  L.levels_.resize(n);
+  L.labels_.resize(n);
+  L.upper_offset_.assign(n + 1, 0);
+  const std::size_t words = 1 + g.max_degree;
+  for (std::uint32_t v = 0; v < n; ++v) {
+    const std::uint32_t u = order[v];
+    L.levels_[v] = static_cast<std::uint8_t>(g.levels[u]);
+    L.labels_[v] = g.labels[u];
+    L.upper_offset_[v + 1] = L.upper_offset_[v] + std::size_t(g.levels[u]) * words;
+  }
+  L.upper_.assign(L.upper_offset_[n], 0);
+  for (std::uint32_t v = 0; v < n; ++v) {
+    const std::uint32_t u = order[v];
+    std::memcpy(L.records_.get() + std::size_t(v) * L.stride_, codes_by_label + std::size_t(g.labels[u]) * code_size,
+                code_size);
+    std::uint8_t* links = L.records_.get() + std::size_t(v) * L.stride_ + L.links_offset_;
+    const std::uint32_t* src = g.links0.data() + std::size_t(u) * g.max_degree0;
+    for (std::size_t j = 0; j < g.max_degree0; ++j) {
+      const std::uint32_t id = j < g.degree0[u] ? new_id[src[j]] : 0xffffffffu;
+      if (L.id_bytes_ == 2) reinterpret_cast<std::uint16_t*>(links)[j] = static_cast<std::uint16_t>(id);
+      else reinterpret_cast<std::uint32_t*>(links)[j] = id;
+    }
+    for (int l = 1; l <= g.levels[u]; ++l) {
+      const std::uint32_t* s = g.upper_list(u, l);
+      std::uint32_t* d = L.upper_.data() + L.upper_offset_[v] + std::size_t(l - 1) * words;
+      d[0] = s[0];
+      for (std::uint32_t j = 0; j < s[0]; ++j) d[1 + j] = new_id[s[1 + j]];
+    }
+  }
+  return L;
+}
+
+std::size_t graph_layout::degree0(std::uint32_t i) const noexcept {
+  std::size_t d = 0;
+  if (id_bytes_ == 2) {
+    const auto* l = links0<std::uint16_t>(i);
+    while (d < max_degree0_ && l[d] != 0xffff) ++d;
+  } else {
+    const auto* l = links0<std::uint32_t>(i);
+    while (d < max_degree0_ && l[d] != 0xffffffffu) ++d;
+  }
+  return d;
+}
+
+plain_graph graph_layout::to_plain() const {
+  plain_graph g;
+  g.n = n_;
+  g.max_degree0 = max_degree0_;
+  g.max_degree = max_degree_;
+  g.entry = entry_;
+  g.max_level = max_level_;
+  g.levels.assign(levels_.begin(), levels_.end());
+  g.labels = labels_;
+  g.degree0.resize(n_);
+  g.links0.assign(n_ * max_degree0_, 0);
+  g.upper.resize(n_);
+  for (std::uint32_t i = 0; i < n_; ++i) {
+    const std::size_t d = degree0(i);
+    g.degree0[i] = static_cast<std::uint32_t>(d);
+    for (std::size_t j = 0; j < d; ++j)
+      g.links0[std::size_t(i) * max_degree0_ + j] =
+          id_bytes_ == 2 ? links0<std::uint16_t>(i)[j] : links0<std::uint32_t>(i)[j];
+    g.upper[i].assign(upper_.begin() + static_cast<std::ptrdiff_t>(upper_offset_[i]),
+                      upper_.begin() + static_cast<std::ptrdiff_t>(upper_offset_[i + 1]));
+  }
+  return g;
+}
+
+std::vector<std::uint8_t> graph_layout::codes_by_internal() const {
+  std::vector<std::uint8_t> out(n_ * code_size_);
+  for (std::uint32_t i = 0; i < n_; ++i) std::memcpy(out.data() + std::size_t(i) * code_size_, code(i), code_size_);
+  return out;
+}
+
+std::size_t graph_layout::memory_bytes() const noexcept {
+  return n_ * stride_ + upper_.size() * sizeof(std::uint32_t) + upper_offset_.size() * sizeof(std::uint64_t) +
+         labels_.size() * sizeof(std::uint32_t) + levels_.size();
+}
+
+std::uint32_t graph_layout::greedy_upper(const void* query, code_distance_fn fn, const void* params,
+                                         float& dist) const {
+  std::uint32_t cur = entry_;
+  dist = fn(query, code(cur), params);
+  for (int level = max_level_; level > 0; --level) {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      const std::uint32_t* l = upper_list(cur, level);
+      for (std::uint32_t j = 0; j < l[0]; ++j) {
+        const float d = fn(query, code(l[1 + j]), params);
+        if (d < dist) {
+          dist = d;
+          cur = l[1 + j];
+          changed = true;
+        }
+      }
+    }
+  }
+  return cur;
+}
+
+template <class Id>
+void graph_layout::search_impl(const void* query, code_distance_fn fn, const void* params, std::size_t ef,
+                               std::vector<graph_hit>& out) const {
+  constexpr Id sentinel = std::numeric_limits<Id>::max();
+  scratch& s = tl_scratch;
+  const std::uint16_t epoch = s.begin(n_);
+  std::uint16_t* visited = s.visited.data();
+  auto& cand = s.candidates;
+  auto& top = s.top;
+  cand.clear();
+  top.clear();
+  s.batch.resize(max_degree0_);
+  std::uint32_t* batch = s.batch.data();
+  const std::uint8_t* base = records_.get();
+  const std::size_t stride = stride_;
+  // lines of a record worth prefetching: its code, at most 8 lines (the hardware prefetcher
+  // follows longer runs), and the links for when it is expanded
+  const std::size_t code_lines = std::min<std::size_t>((code_size_ + 63) / 64, 8);
+
+  float d0;
+  const std::uint32_t ep = greedy_upper(query, fn, params, d0);
+  top.emplace_back(d0, ep);
+  cand.emplace_back(d0, ep);
+  visited[ep] = epoch;
+  float lower_bound = d0;
+  const hit_greater greater;
+  while (!cand.empty()) {
+    const graph_hit c = cand.front();
+    if (c.first > lower_bound) break;
+    std::pop_heap(cand.begin(), cand.end(), greater);
+    cand.pop_back();
+    const Id* links = links0<Id>(c.second);
+    std::size_t m = 0;
+    for (std::size_t j = 0; j < max_degree0_; ++j) {
+      const Id id = links[j];
+      if (id == sentinel) break;
+      if (visited[id] == epoch) continue;
+      visited[id] = epoch;
+      batch[m++] = id;
+      const char* r = reinterpret_cast<const char*>(base + std::size_t(id) * stride);
+      for (std::size_t line = 0; line < code_lines; ++line) _mm_prefetch(r + 64 * line, _MM_HINT_T0);
+    }
+    for (std::size_t j = 0; j < m; ++j) {
+      const std::uint32_t id = batch[j];
+      const float d = fn(query, base + std::size_t(id) * stride, params);
+      if (top.size() < ef || d < lower_bound) {
+        cand.emplace_back(d, id);
+        std::push_heap(cand.begin(), cand.end(), greater);
+        _mm_prefetch(reinterpret_cast<const char*>(links0<Id>(cand.front().second)), _MM_HINT_T0);
+        top.emplace_back(d, id);
+        std::push_heap(top.begin(), top.end());
+        if (top.size() > ef) {
+          std::pop_heap(top.begin(), top.end());
+          top.pop_back();
+        }
+        lower_bound = top.front().first;
+      }
+    }
+  }
+  std::sort_heap(top.begin(), top.end());
+  out.assign(top.begin(), top.end());
+}
+
+void graph_layout::search(const void* query, code_distance_fn fn, const void* params, std::size_t ef,
+                          std::vector<graph_hit>& out) const {
+  out.clear();
+  if (n_ == 0) return;
+  ef = std::max<std::size_t>(ef, 1);
+  if (id_bytes_ == 2) search_impl<std::uint16_t>(query, fn, params, ef, out);
+  else search_impl<std::uint32_t>(query, fn, params, ef, out);
+}
+
+void graph_layout::search_reference(const void* query, code_distance_fn fn, const void* params, std::size_t ef,
+                                    std::vector<graph_hit>& out) const {
+  out.clear();
+  if (n_ == 0) return;
+  ef = std::max<std::size_t>(ef, 1);
+  float d0;
+  const std::uint32_t ep = greedy_upper(query, fn, params, d0);
+  std::vector<bool> visited(n_, false);
+  std::priority_queue<graph_hit> top;                                               // worst on top
+  std::priority_queue<graph_hit, std::vector<graph_hit>, hit_greater> candidates;  // nearest on top
+  top.push({d0, ep});
+  candidates.push({d0, ep});
+  visited[ep] = true;
+  while (!candidates.empty()) {
+    const graph_hit c = candidates.top();
+    if (c.first > top.top().first) break;
+    candidates.pop();
+    const std::size_t deg = degree0(c.second);
+    for (std::size_t j = 0; j < deg; ++j) {
+      const std::uint32_t id = id_bytes_ == 2 ? links0<std::uint16_t>(c.second)[j] : links0<std::uint32_t>(c.second)[j];
+      if (visited[id]) continue;
+      visited[id] = true;
+      const float d = fn(query, code(id), params);
+      if (top.size() < ef || d < top.top().first) {
+        candidates.push({d, id});
+        top.push({d, id});
+        if (top.size() > ef) top.pop();
+      }
+    }
+  }
+  out.resize(top.size());
+  for (std::size_t i = out.size(); i-- > 0;) {
+    out[i] = top.top();
+    top.pop();
+  }
+}
+
+std::string graph_layout::serialize() const {
+  std::string out;
+  put<std::uint32_t>(out, layout_magic);
+  for (std::size_t v : {n_, max_degree0_, max_degree_, code_size_, std::size_t(entry_), std::size_t(max_level_),
+                        std::size_t(0)})
+    put<std::uint32_t>(out, static_cast<std::uint32_t>(v));
+  out.append(reinterpret_cast<const char*>(levels_.data()), levels_.size());
+  out.append(reinterpret_cast<const char*>(labels_.data()), labels_.size() * 4);
+  std::vector<std::uint32_t> deg(n_), links(n_ * max_degree0_, 0);
+  for (std::uint32_t i = 0; i < n_; ++i) {
+    deg[i] = static_cast<std::uint32_t>(degree0(i));
+    for (std::size_t j = 0; j < deg[i]; ++j)
+      links[std::size_t(i) * max_degree0_ + j] = id_bytes_ == 2 ? links0<std::uint16_t>(i)[j] : links0<std::uint32_t>(i)[j];
+  }
+  out.append(reinterpret_cast<const char*>(deg.data()), deg.size() * 4);
+  out.append(reinterpret_cast<const char*>(links.data()), links.size() * 4);
+  out.append(reinterpret_cast<const char*>(upper_.data()), upper_.size() * 4);
+  for (std::uint32_t i = 0; i < n_; ++i) out.append(reinterpret_cast<const char*>(code(i)), code_size_);
+  return out;
+}
+
+graph_layout graph_layout::deserialize(const std::string& bytes, std::size_t expected_n, std::size_t code_size,
+                                       const std::string& name) {
+  reader r{bytes, name};
+  QTUNE_CHECK(r.u32("the magic") == layout_magic, name, ": graph section does not start with 'QGL1'");
+  const std::size_t n = r.u32("n"), max_degree0 = r.u32("max_degree0"), max_degree = r.u32("max_degree"),
+                    cs = r.u32("code_size"), entry = r.u32("entry"), max_level = r.u32("max_level");
+  r.u32("reserved");
+  QTUNE_CHECK(n == expected_n, name, ": graph holds ", n, " nodes, header says ", expected_n);
+  QTUNE_CHECK(n > 0 && n < 0xffffffffu, name, ": graph node count ", n, " out of range");
+  QTUNE_CHECK(cs == code_size, name, ": graph codes have ", cs, " bytes, the codec's have ", code_size);
+  QTUNE_CHECK(max_degree >= 1 && max_degree <= max_degree_limit && max_degree0 == 2 * max_degree, name,
+              ": graph degrees ", max_degree0, "/", max_degree, " invalid (need 1 <= M <= ", max_degree_limit,
+              ", level-0 degree 2 M)");
+  QTUNE_CHECK(max_level < max_levels, name, ": graph max level ", max_level, " exceeds ", max_levels - 1);
+  QTUNE_CHECK(entry < n, name, ": graph entry point ", entry, " out of range for ", n, " nodes");
+  // The fixed-size parts, checked against the section length before anything is allocated.
+  const std::size_t fixed_words = n * (1 + 1 + max_degree0);  // labels, degree0, links0
+  r.need(n, 1, "levels");
+  r.need(fixed_words, 4, "labels and level-0 links");
+
+  graph_layout L;
+  L.max_degree_ = max_degree;
+  L.entry_ = static_cast<std::uint32_t>(entry);
+  L.max_level_ = static_cast<int>(max_level);
+  L.levels_.resize(n);
+  r.copy(L.levels_.data(), n, 1, "levels");
+  std::size_t upper_words = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    QTUNE_CHECK(L.levels_[i] <= max_level, name, ": node ", i, " has level ", int(L.levels_[i]), " above the max level ",
+                max_level);
+    upper_words += std::size_t(L.levels_[i]) * (1 + max_degree);
+  }
+  QTUNE_CHECK(L.levels_[entry] == max_level, name, ": entry point ", entry, " has level ", int(L.levels_[entry]),
+              ", the graph's max level is ", max_level);
+  r.need(fixed_words + upper_words, 4, "labels, links and upper levels");
+  {
+    const std::size_t rest = bytes.size() - r.pos - (fixed_words + upper_words) * 4;  // what the codes may use
+    QTUNE_CHECK(cs == 0 || n <= rest / cs, name, ": graph section truncated: ", n, " codes of ", cs,
+                " bytes need more than the ", rest, " bytes left");
+    QTUNE_CHECK(rest == n * cs, name, ": graph section has ", rest - n * cs, " unexpected trailing bytes");
+  }
+
+  L.labels_.resize(n);
+  r.copy(L.labels_.data(), n, 4, "labels");
+  {
+    std::vector<bool> seen(n, false);
+    for (std::size_t i = 0; i < n; ++i) {
+      QTUNE_CHECK(L.labels_[i] < n && !seen[L.labels_[i]], name, ": graph labels are not a permutation of 0..", n - 1,
+                  " (node ", i, " has label ", L.labels_[i], ")");
+      seen[L.labels_[i]] = true;
+    }
+  }
+  std::vector<std::uint32_t> deg(n), links(n * max_degree0);
+  r.copy(deg.data(), n, 4, "level-0 degrees");
+  r.copy(links.data(), links.size(), 4, "level-0 links");
+  L.allocate(n, cs, max_degree0);
+  for (std::size_t i = 0; i < n; ++i) {
+    QTUNE_CHECK(deg[i] <= max_degree0, name, ": node ", i, " has ", deg[i], " level-0 links, at most ", max_degree0,
+                " allowed");
+    std::uint8_t* dst = L.records_.get() + i * L.stride_ + L.links_offset_;
+    for (std::size_t j = 0; j < max_degree0; ++j) {
+      std::uint32_t id = 0xffffffffu;
+      if (j < deg[i]) {
+        id = links[i * max_degree0 + j];
+        QTUNE_CHECK(id < n, name, ": node ", i, " links to node ", id, ", out of range for ", n, " nodes");
+      }
+      if (L.id_bytes_ == 2) reinterpret_cast<std::uint16_t*>(dst)[j] = static_cast<std::uint16_t>(id);
+      else reinterpret_cast<std::uint32_t*>(dst)[j] = id;
+    }
+  }
+  L.upper_offset_.assign(n + 1, 0);
+  for (std::size_t i = 0; i < n; ++i) L.upper_offset_[i + 1] = L.upper_offset_[i] + std::size_t(L.levels_[i]) * (1 + max_degree);
+  L.upper_.resize(upper_words);
+  r.copy(L.upper_.data(), upper_words, 4, "upper-level links");
+  for (std::size_t i = 0; i < n; ++i)
+    for (int l = 1; l <= L.levels_[i]; ++l) {
+      const std::uint32_t* list = L.upper_list(static_cast<std::uint32_t>(i), l);
+      QTUNE_CHECK(list[0] <= max_degree, name, ": node ", i, " has ", list[0], " links on level ", l, ", at most ",
+                  max_degree, " allowed");
+      for (std::uint32_t j = 0; j < list[0]; ++j) {
+        const std::uint32_t id = list[1 + j];
+        QTUNE_CHECK(id < n && L.levels_[id] >= l, name, ": node ", i, " links on level ", l, " to node ", id,
+                    id < n ? ", which is not on that level" : ", out of range");
+      }
+    }
+  for (std::size_t i = 0; i < n; ++i) r.copy(L.records_.get() + i * L.stride_, 1, cs, "codes");
+  return L;
+}
+
+}  // namespace qtune::detail

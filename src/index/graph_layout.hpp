@@ -1,0 +1,113 @@
+#pragma once
+// qtune's own HNSW search layout (private to src/index).
+//
+// After hnswlib has built the graph (hnswlib_graph.hpp), the graph is converted into this layout:
+//  * nodes are relabelled in breadth-first order from the entry point over level 0 (neighbours
+//    of a node sit near it in memory); labels_ maps internal ids back to the caller's row ids;
+//  * each node is one record: its code (code_size bytes, at offset 0), then its level-0 links as
+//    `max_degree0` compact ids (uint16 when n < 65535, else uint32; unused slots hold the id type's
+//    maximum, the sentinel). Records are `stride` bytes apart, the buffer is 64-byte aligned and
+//    the stride a multiple of 64 (one cache-line-aligned record) unless that would waste more than
+//    1/8 of the record, then a multiple of 16. Codes are therefore at least 16-byte aligned whatever
+//    the code size (bin and pq4x4 codes of odd size included).
+//  * upper levels (few nodes) are kept apart: node i's levels 1..levels[i] are lists of
+//    (1 + max_degree) uint32 words (count, ids) starting at upper_[upper_offset_[i]].
+//
+// Search: greedy descent on the upper levels, then a best-first beam of width ef on level 0 with
+// an epoch-stamped visited array (never cleared between searches), bounded heaps ordered by
+// (distance, internal id), and the records of a node's unvisited neighbours prefetched before
+// their distances are computed. search_reference() is the plain algorithm (std::priority_queue,
+// no prefetch) the tests compare it with.
+//
+// File form (serialize / deserialize, little-endian), independent of the in-memory stride:
+//   u32 magic "QGL1", u32 n, u32 max_degree0, u32 max_degree, u32 code_size, u32 entry,
+//   u32 max_level, u32 reserved(0);
+//   u8 levels[n]; u32 labels[n]; u32 degree0[n]; u32 links0[n * max_degree0] (unused slots 0);
+//   for each node with levels[i] > 0, levels[i] lists of (1 + max_degree) u32 words;
+//   u8 codes[n * code_size] (by internal id).
+// deserialize() checks every size, count, level and id against the section length and n before
+// it allocates or uses them, so a crafted file is a qtune::error, never a memory error.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "index/graph.hpp"
+#include "qtune/codec.hpp"
+
+namespace qtune::detail {
+
+/// (distance, internal id)
+using graph_hit = std::pair<float, std::uint32_t>;
+
+class graph_layout {
+ public:
+  graph_layout() = default;
+
+  /// Relabels g (BFS) and lays it out with its codes. codes_by_label: g.n rows of code_size bytes,
+  /// row r is the code of the node whose label is r.
+  static graph_layout from_plain(const plain_graph& g, const std::uint8_t* codes_by_label, std::size_t code_size);
+  /// The graph with this layout's internal ids (labels kept), for hnswlib (add, test hooks).
+  plain_graph to_plain() const;
+
+  std::size_t size() const noexcept { return n_; }
+  std::size_t code_size() const noexcept { return code_size_; }
+  std::size_t stride() const noexcept { return stride_; }
+  std::size_t max_degree0() const noexcept { return max_degree0_; }
+  std::size_t id_bytes() const noexcept { return id_bytes_; }
+  /// The code of internal node i (code_size bytes, 16-byte aligned).
+  const std::uint8_t* code(std::uint32_t i) const noexcept { return records_.get() + std::size_t(i) * stride_; }
+  std::uint32_t label(std::uint32_t i) const noexcept { return labels_[i]; }
+  /// Codes of all nodes by internal id, n * code_size bytes.
+  std::vector<std::uint8_t> codes_by_internal() const;
+  /// Level-0 out-degree of node i.
+  std::size_t degree0(std::uint32_t i) const noexcept;
+
+  /// Bytes held while searching: records, upper levels, labels.
+  std::size_t memory_bytes() const noexcept;
+
+  /// Best-first search; out: up to ef (distance, internal id), nearest first. query is fn's first
+  /// argument. Thread-safe (per-thread scratch).
+  void search(const void* query, code_distance_fn fn, const void* params, std::size_t ef,
+              std::vector<graph_hit>& out) const;
+  /// The same algorithm written plainly (tests): must give the same hits as search().
+  void search_reference(const void* query, code_distance_fn fn, const void* params, std::size_t ef,
+                        std::vector<graph_hit>& out) const;
+
+  std::string serialize() const;
+  /// Parses and validates serialize()'s bytes; `name` (the file) and the expected node count and
+  /// code size come from the index header. Throws qtune::error.
+  static graph_layout deserialize(const std::string& bytes, std::size_t expected_n, std::size_t code_size,
+                                  const std::string& name);
+
+ private:
+  struct free_deleter {
+    void operator()(std::uint8_t* p) const noexcept;
+  };
+  template <class Id>
+  void search_impl(const void* query, code_distance_fn fn, const void* params, std::size_t ef,
+                   std::vector<graph_hit>& out) const;
+  template <class Id>
+  const Id* links0(std::uint32_t i) const noexcept {
+    return reinterpret_cast<const Id*>(records_.get() + std::size_t(i) * stride_ + links_offset_);
+  }
+  const std::uint32_t* upper_list(std::uint32_t i, int l) const noexcept {
+    return upper_.data() + upper_offset_[i] + std::size_t(l - 1) * (1 + max_degree_);
+  }
+  std::uint32_t greedy_upper(const void* query, code_distance_fn fn, const void* params, float& dist) const;
+  void allocate(std::size_t n, std::size_t code_size, std::size_t max_degree0);
+
+  std::size_t n_ = 0, code_size_ = 0, max_degree0_ = 0, max_degree_ = 0;
+  std::size_t id_bytes_ = 4, links_offset_ = 0, stride_ = 0;
+  std::uint32_t entry_ = 0;
+  int max_level_ = 0;
+  std::unique_ptr<std::uint8_t, free_deleter> records_;
+  std::vector<std::uint8_t> levels_;
+  std::vector<std::uint64_t> upper_offset_;  // n + 1
+  std::vector<std::uint32_t> upper_;
+  std::vector<std::uint32_t> labels_;
+};
+
+}  // namespace qtune::detail
