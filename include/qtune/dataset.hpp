@@ -91,13 +91,16 @@ struct int_matrix {
 inline constexpr float max_abs_value = 1e15f;
 
 /// Throws qtune::error naming `what`, the row and the column of the first value that is NaN, +-inf
-/// or larger in magnitude than max_abs_value (x: rows x dim floats, any stride).
-void check_values(matrix_view<float> x, const std::string& what);
+/// or larger in magnitude than max_abs (x: rows x dim floats, any stride).
+void check_values(matrix_view<float> x, const std::string& what, float max_abs = max_abs_value);
 
 struct read_options {
   std::string hdf5_dataset = "train";   ///< which HDF5 dataset to read
   std::size_t max_rows = 0;             ///< 0 = all; otherwise read only the first max_rows
   std::size_t max_dim = 1u << 20;       ///< a larger dimension is rejected as absurd
+  /// Float values beyond +-max_abs are refused (NaN/Inf always are). Vectors: max_abs_value;
+  /// ground-truth distances are read with FLT_MAX (qtune stores padding as FLT_MAX).
+  float max_abs = max_abs_value;
 };
 vectors read_vectors(const std::filesystem::path& path, const read_options& opt = {});
 /// .ivecs, or an int32/int64 .npy, or HDF5 dataset "neighbors", or IDX labels (n x 1).

@@ -161,7 +161,7 @@ vectors read_npy_vectors(const std::filesystem::path& path, const read_options& 
   const std::size_t n = f.rows * h.dim;
   if (h.type == dt::f32 && h.data_offset % alignof(float) == 0) {
     const float* p = reinterpret_cast<const float*>(data);
-    check_finite(path, {p, f.rows, h.dim, h.dim});
+    check_finite(path, {p, f.rows, h.dim, h.dim}, opt.max_abs);
     const std::size_t len = f.m.size();
     void* addr = f.m.release();
     return vectors_builder::mapped(addr, len, p, f.rows, h.dim, h.dim);
@@ -187,7 +187,7 @@ vectors read_npy_vectors(const std::filesystem::path& path, const read_options& 
       fail(path.string(), ": .npy dtype is an integer id type (", h.type == dt::i32 ? "<i4" : "<i8",
            "); vectors must be float32, float16, int8 or uint8 (read ids with read_ids)");
   }
-  if (h.type == dt::f32 || h.type == dt::f16) check_finite(path, {out.data(), f.rows, h.dim, h.dim});
+  if (h.type == dt::f32 || h.type == dt::f16) check_finite(path, {out.data(), f.rows, h.dim, h.dim}, opt.max_abs);
   return vectors_builder::heap(std::move(out), f.rows, h.dim);
 }
 

@@ -525,8 +525,8 @@ recommended_params parse_root(const reader& rd, const YAML::Node& root) {
       if (!e || !e.IsMap() || !e["verified_recall"]) continue;
       deploy_verified dv;
       dv.engine = engine;
-      dv.recall = rd.get<double>(e, "verified_recall", std::string("deploy.") + engine);
-      dv.ef_search = rd.get<std::size_t>(e, "verified_ef_search", std::string("deploy.") + engine);
+      dv.recall = rd.get_real(e, "verified_recall", std::string("deploy.") + engine, 0, 1);
+      dv.ef_search = rd.get_uint(e, "verified_ef_search", std::string("deploy.") + engine, 1, max_ef);
       if (e["verified_date"]) dv.date = rd.get<std::string>(e, "verified_date", std::string("deploy.") + engine);
       p.verified.push_back(dv);
     }
