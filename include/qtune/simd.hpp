@@ -20,6 +20,8 @@ simd_level active_simd_level();
 std::string to_string(simd_level level);
 /// "scalar" | "avx2" | "avx512"; throws qtune::error otherwise.
 simd_level parse_simd_level(std::string_view name);
+/// AVX-512 VNNI present and AVX-512 usable (the integer kernels use vpdpbusd / vpdpwssd then).
+bool cpu_has_avx512_vnni() noexcept;
 /// A human description of the CPU, e.g. "Intel(R) Xeon(R) ... (avx512, vnni)".
 std::string cpu_description();
 

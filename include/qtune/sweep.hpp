@@ -13,6 +13,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "qtune/sweep_spec.hpp"
@@ -71,9 +72,6 @@ void write_results_csv(const std::filesystem::path& path, const std::vector<meas
 void write_pareto_csv(const std::filesystem::path& path, const std::vector<measured_point>& points,
                       const sweep_spec& spec);
 
-/// Writes `text` to `path` atomically: a temporary file in the same folder, flushed, renamed.
-void write_file_atomic(const std::filesystem::path& path, const std::string& text);
-
 /// What the sweep reports while it runs (for the CLI's progress bar or plain lines).
 struct sweep_progress {
   std::size_t done = 0;          ///< work units finished
@@ -82,12 +80,29 @@ struct sweep_progress {
   bool is_result = false;        ///< message reports a measured point
 };
 
+/// What report.html shows (src/report renders it): filled by the sweep when it ends and by
+/// report::load_sweep_dir() for `tune report DIR`.
+struct sweep_report_input {
+  std::string name;                         ///< sweep name (title)
+  std::vector<measured_point> points;
+  double target_recall = 0.95;
+  recall_measure steer_by = recall_measure::ids;
+  std::size_t k = 0;                        ///< 0 = unknown
+  std::optional<std::size_t> recommended;   ///< index into points
+  std::string outcome;                      ///< one line: what was recommended / why not
+  std::vector<std::pair<std::string, std::string>> facts;
+};
+
 struct sweep_options {
   bool resume = false;           ///< keep results.jsonl points with the same spec hash
   bool dry_run = false;          ///< only plan (see sweep_outcome::plan_text)
   std::function<void(const sweep_progress&)> on_progress;
   /// Polled between steps; set (e.g. by a SIGINT handler) to stop cleanly.
   const std::atomic<bool>* stop = nullptr;
+  /// Called when the sweep ends with measured points, to write report.html (`html`) from `in`.
+  /// The tuner does not link the HTML renderer (src/report sits above it): the CLI sets this.
+  /// Unset: no report.html. An exception thrown here is ignored (the results are on disk).
+  std::function<void(const std::filesystem::path& html, const sweep_report_input& in)> write_report;
 };
 
 enum class sweep_status { recommended, target_missed, interrupted, planned };

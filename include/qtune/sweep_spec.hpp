@@ -90,10 +90,4 @@ std::string spec_hash(const sweep_spec& spec);
 /// The commented template printed by `tune --example`.
 std::string example_spec_text();
 
-/// Parses "64MiB", "1.5 GB", "123456" into bytes; throws qtune::error otherwise.
-std::uint64_t parse_byte_size(const std::string& text);
-
-/// FNV-1a 64-bit of bytes, as 16 hex digits.
-std::string fnv1a_hex(const std::string& bytes);
-
 }  // namespace qtune

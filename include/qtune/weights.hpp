@@ -172,6 +172,23 @@ struct error_stats {
 };
 error_stats measure(const float* x, const float* y, std::size_t n, double bytes);
 
+// --- non-finite weights ------------------------------------------------------------------------
+
+/// NaN / +-Inf values of one tensor.
+struct nonfinite_count {
+  std::uint64_t nan = 0, inf = 0;
+  std::uint64_t first_index = 0;  ///< flat index of the first non-finite value (valid when any())
+  bool any() const noexcept { return nan + inf > 0; }
+};
+/// Counts the non-finite values of x (n floats).
+nonfinite_count count_nonfinite(const float* x, std::size_t n) noexcept;
+/// Throws qtune::error naming the tensor, the first non-finite index and its value, and
+/// --allow-nonfinite, when x (the tensor's n_values floats) holds NaN or Inf.
+void check_finite(const tensor& t, const float* x, std::size_t n);
+/// The --allow-nonfinite policy: NaN -> 0 and +-Inf -> +-(largest finite |value| of the tensor),
+/// in place, so that no block gets an infinite or NaN scale. Returns what was replaced.
+nonfinite_count replace_nonfinite(float* x, std::size_t n) noexcept;
+
 /// Importance weights per tensor name (ne[0] floats each).
 using importance_map = std::map<std::string, std::vector<float>>;
 /// A .npy file (1-D, applied to every tensor whose row length matches) or a directory of
@@ -189,6 +206,7 @@ struct quantized_tensor {
   tensor info;               ///< offset/nbytes into the output buffer
   error_stats stats;
   wformat asked;
+  nonfinite_count nonfinite;  ///< values replaced under allow_nonfinite
 };
 struct quantized_model {
   std::vector<kv> metadata;
@@ -199,8 +217,12 @@ struct quantized_model {
 /// Quantizes every tensor to choice[i] (effective_format applied), measuring the error.
 /// choice: one format per tensor of m. Metadata: m's, plus general.quantization_version = 2 and
 /// general.file_type (llama_ftype of the most common quantized format).
+/// A tensor holding NaN/Inf is a qtune::error (check_finite) unless allow_nonfinite, which applies
+/// replace_nonfinite first and counts the values in quantized_tensor::nonfinite. A block whose
+/// decoded values are not finite (an fp16 scale that overflows on huge finite values) is always an
+/// error naming the tensor and the index: no block with an infinite scale is ever written.
 quantized_model quantize_model(const model& m, const std::vector<wformat>& choice,
-                               const importance_map* importance = nullptr);
+                               const importance_map* importance = nullptr, bool allow_nonfinite = false);
 
 /// llama_ftype value for an all-`f` file (e.g. q4_k -> 14 MOSTLY_Q4_K_S, q8_0 -> 7).
 std::uint32_t llama_file_type(wformat f) noexcept;
@@ -250,8 +272,10 @@ struct plan_options {
   std::optional<double> budget_mb;            ///< MiB of tensor data
   std::vector<std::pair<std::string, wformat>> overrides;  ///< regex (search) = format
   std::vector<wformat> candidates;            ///< default: quantized_formats() + f16
+  bool allow_nonfinite = false;               ///< see quantize_model
 };
 /// Measures every candidate on every quantizable tensor and picks one per tensor minimising
+/// (a candidate whose decoded values are not finite, e.g. an fp16 scale overflow, is dropped)
 /// sum n_t * rel_mse_t subject to the byte budget (Lagrangian sweep over the per-tensor fronts,
 /// then a greedy fill of the remaining budget).
 plan_result make_plan(const model& m, const plan_options& opt, const importance_map* importance = nullptr);

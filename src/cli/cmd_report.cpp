@@ -7,7 +7,8 @@
 #include "cli/command.hpp"
 #include "qtune/error.hpp"
 #include "qtune/sweep.hpp"
-#include "report/report.hpp"
+#include "cli/html_report.hpp"
+#include "util/atomic_file.hpp"
 
 namespace {
 

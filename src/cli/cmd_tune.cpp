@@ -18,6 +18,8 @@
 #include "qtune/progress.hpp"
 #include "qtune/sweep.hpp"
 #include "qtune/sweep_spec.hpp"
+#include "cli/html_report.hpp"
+#include "util/atomic_file.hpp"
 
 namespace {
 
@@ -74,6 +76,10 @@ void run_tune(const tune_options& o) {
   opt.dry_run = o.dry_run;
   opt.stop = &g_stop;
   install_signal_handlers();
+  if (cli::have_html_reports)
+    opt.write_report = [](const std::filesystem::path& html, const sweep_report_input& in) {
+      write_file_atomic(html, report::render_sweep_report(in));
+    };
   const sweep_outcome out = run_sweep(spec, opt);
   printer.finish();
   if (out.status == sweep_status::planned) {

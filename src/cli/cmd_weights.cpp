@@ -15,7 +15,8 @@
 #include "qtune/progress.hpp"
 #include "qtune/weights.hpp"
 #include "qtune/sweep.hpp"
-#include "report/report.hpp"
+#include "cli/html_report.hpp"
+#include "util/atomic_file.hpp"
 
 namespace {
 
@@ -31,6 +32,7 @@ struct weights_options {
   bool json = false;
   bool totals_only = false;
   bool quiet = false;
+  bool allow_nonfinite = false;
   std::string html;
   double budget_bpw = 0, budget_mb = 0, fit_gb = 0, overhead_gb = 0.5;
 };
@@ -92,11 +94,29 @@ void run_stats(const weights_options& o) {
     std::printf("1-D tensors stay f32 and are not in the table; a type whose block does not divide a row falls back\n"
                 "(q4_k -> q5_0, q6_k -> q8_0, else f16), shown in the 'used' column.\n");
   }
+  // Non-finite weights are counted and reported; the error columns are measured on the other
+  // values (NaN -> 0, Inf -> the largest finite magnitude), never printed as "rel_rmse 0".
+  nlohmann::json jnf = nlohmann::json::array();
+  std::uint64_t nf_total = 0;
+  for (const auto& t : m.tensors) {
+    const std::vector<float> x = m.to_float(t);
+    const w::nonfinite_count c = w::count_nonfinite(x.data(), x.size());
+    if (!c.any()) continue;
+    nf_total += c.nan + c.inf;
+    jnf.push_back({{"tensor", t.name}, {"nan", c.nan}, {"inf", c.inf}, {"first_index", c.first_index}});
+    if (!o.json)
+      std::printf("NON-FINITE: %s has %llu NaN and %llu Inf values (first at index %llu); the errors below are over "
+                  "the tensor with them replaced (NaN -> 0, Inf -> largest finite magnitude)\n",
+                  t.name.c_str(), static_cast<unsigned long long>(c.nan), static_cast<unsigned long long>(c.inf),
+                  static_cast<unsigned long long>(c.first_index));
+  }
+  j["nonfinite_values"] = nf_total;
+  j["nonfinite"] = jnf;
   nlohmann::json jtypes = nlohmann::json::array();
   std::vector<std::pair<w::wformat, w::quantized_model>> results;
   for (const auto& f : types) {
     std::vector<w::wformat> choice(m.tensors.size(), f);
-    results.emplace_back(f, w::quantize_model(m, choice, imp));
+    results.emplace_back(f, w::quantize_model(m, choice, imp, /*allow_nonfinite=*/true));
   }
   if (!o.html.empty()) {
     qtune::write_file_atomic(o.html, qtune::report::render_weights_stats_report(m, results, o.model));
@@ -164,8 +184,12 @@ void run_quantize(const weights_options& o) {
     const w::wformat* forced = overrides.match(t.name);
     choice.push_back(forced ? *forced : f);
   }
-  const w::quantized_model q = w::quantize_model(m, choice, imp);
+  const w::quantized_model q = w::quantize_model(m, choice, imp, o.allow_nonfinite);
   write_quantized(o.out, q);
+  for (const auto& qt : q.tensors)
+    if (qt.nonfinite.any())
+      std::printf("note: %s: replaced %llu NaN and %llu Inf values (--allow-nonfinite)\n", qt.info.name.c_str(),
+                  static_cast<unsigned long long>(qt.nonfinite.nan), static_cast<unsigned long long>(qt.nonfinite.inf));
   std::size_t fallbacks = 0;
   for (const auto& qt : q.tensors)
     if (w::is_quantizable(qt.info) && !(qt.info.format == qt.asked)) {
@@ -202,6 +226,7 @@ void run_plan(const weights_options& o) {
   }
   QTUNE_CHECK(!(po.budget_bpw && po.budget_mb), "plan: give only one of --budget-bpw and --budget-mb");
   po.overrides = parse_overrides(o.tensor_types);
+  po.allow_nonfinite = o.allow_nonfinite;
   const w::plan_result r = w::make_plan(m, po, imp);
   const double bpw = 8.0 * static_cast<double>(r.bytes) / static_cast<double>(r.total_values);
   const double need_gb = static_cast<double>(r.bytes) / gib + o.overhead_gb;
@@ -260,7 +285,7 @@ void run_plan(const weights_options& o) {
         choice.push_back({w::wtype::f32, 0});
       }
     }
-    const w::quantized_model q = w::quantize_model(m, choice, imp);
+    const w::quantized_model q = w::quantize_model(m, choice, imp, o.allow_nonfinite);
     write_quantized(o.out, q);
     if (!o.json) std::printf("wrote %s\n", o.out.c_str());
   }
@@ -298,6 +323,7 @@ QTUNE_CLI_COMMAND(weights) {
   qu->add_option("--tensor-type", o->tensor_types, "override 'REGEX=TYPE' (repeatable)");
   qu->add_option("--importance", o->importance, "importance weights (.npy or directory)");
   qu->add_flag("--quiet,-q", o->quiet, "no progress bar or progress lines on stderr");
+  qu->add_flag("--allow-nonfinite", o->allow_nonfinite, "quantize NaN as 0 and Inf as the largest finite magnitude instead of refusing");
   qu->callback([o] { with_progress(*o, run_quantize); });
 
   auto* de = sub->add_subcommand("dequantize", "Write every tensor back as F32 safetensors");
@@ -317,5 +343,6 @@ QTUNE_CLI_COMMAND(weights) {
   pl->add_flag("--json", o->json, "JSON output");
   pl->add_option("--html", o->html, "also write an HTML report (the plan on the size-vs-error front) to this file");
   pl->add_flag("--quiet,-q", o->quiet, "no progress bar or progress lines on stderr");
+  pl->add_flag("--allow-nonfinite", o->allow_nonfinite, "plan with NaN as 0 and Inf as the largest finite magnitude instead of refusing");
   pl->callback([o] { with_progress(*o, run_plan); });
 }

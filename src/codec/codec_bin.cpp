@@ -18,7 +18,7 @@
 
 #include "codec/codec_impl.hpp"
 
-namespace qtune::codec_detail {
+namespace qtune::detail {
 
 namespace {
 
@@ -208,4 +208,4 @@ class bin_codec final : public codec {
 
 std::unique_ptr<codec> make_bin_codec(std::size_t dim, metric m) { return std::make_unique<bin_codec>(dim, m); }
 
-}  // namespace qtune::codec_detail
+}  // namespace qtune::detail

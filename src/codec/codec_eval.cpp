@@ -12,7 +12,7 @@
 
 namespace qtune {
 
-using codec_detail::aligned_floats;
+using detail::aligned_floats;
 
 namespace {
 

@@ -4,7 +4,7 @@
 
 #include "codec/codec_impl.hpp"
 
-namespace qtune::codec_detail {
+namespace qtune::detail {
 
 namespace {
 
@@ -140,4 +140,4 @@ std::unique_ptr<codec> make_float_codec(const codec_spec& s, std::size_t dim, me
   return std::make_unique<float_codec>(f, dim, m);
 }
 
-}  // namespace qtune::codec_detail
+}  // namespace qtune::detail

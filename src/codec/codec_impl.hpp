@@ -19,7 +19,7 @@
 #include "qtune/codec.hpp"
 #include "qtune/error.hpp"
 
-namespace qtune::codec_detail {
+namespace qtune::detail {
 
 static_assert(std::endian::native == std::endian::little, "codec streams are written as raw little-endian");
 
@@ -160,4 +160,4 @@ inline void read_header(stream_reader& r, const char (&magic)[5], std::uint32_t 
   r.expect<std::uint64_t>(r.pod<std::uint64_t>("dim"), dim, "dim");
 }
 
-}  // namespace qtune::codec_detail
+}  // namespace qtune::detail

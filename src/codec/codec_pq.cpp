@@ -15,7 +15,7 @@
 
 #include "codec/codec_impl.hpp"
 
-namespace qtune::codec_detail {
+namespace qtune::detail {
 
 namespace {
 
@@ -296,4 +296,4 @@ std::unique_ptr<codec> make_pq_codec(const codec_spec& s, std::size_t dim, metri
   return std::make_unique<pq_codec>(s, dim, m);
 }
 
-}  // namespace qtune::codec_detail
+}  // namespace qtune::detail

@@ -8,7 +8,7 @@
 
 #include "codec/codec_impl.hpp"
 
-namespace qtune::codec_detail {
+namespace qtune::detail {
 
 namespace {
 
@@ -152,4 +152,4 @@ std::unique_ptr<codec> make_rot_codec(std::unique_ptr<codec> inner, std::size_t 
   return std::make_unique<rot_codec>(std::move(inner), dim, m);
 }
 
-}  // namespace qtune::codec_detail
+}  // namespace qtune::detail

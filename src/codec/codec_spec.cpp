@@ -10,7 +10,7 @@
 
 namespace qtune {
 
-namespace codec_detail {
+namespace detail {
 
 namespace {
 
@@ -144,9 +144,9 @@ void check_spec_dim(const codec_spec& s, std::size_t dim, std::string_view name)
 
 }  // namespace
 
-}  // namespace codec_detail
+}  // namespace detail
 
-using namespace codec_detail;
+using namespace detail;
 
 std::unique_ptr<codec> make_codec(std::string_view name, std::size_t dim, metric m) {
   const codec_spec s = parse_codec_name(name);

@@ -7,7 +7,7 @@
 #include "codec/codec_impl.hpp"
 #include "codec/scalar_quant.hpp"
 
-namespace qtune::codec_detail {
+namespace qtune::detail {
 
 namespace {
 
@@ -249,4 +249,4 @@ std::unique_ptr<codec> make_sq_codec(const codec_spec& s, std::size_t dim, metri
   return std::make_unique<sq_codec>(s, dim, m);
 }
 
-}  // namespace qtune::codec_detail
+}  // namespace qtune::detail

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "util/half.hpp"
+
 namespace qtune::sq {
 
 /// How a scaled value becomes an integer. GGUF's reference quantizers use all three:
@@ -75,62 +77,11 @@ inline void unpack_nibbles(const std::uint8_t* packed, std::size_t n, std::uint8
 // These reproduce the arithmetic of llama.cpp's reference quantizers operation for operation
 // (same float expressions, same order), so the blocks they produce are byte-identical.
 
-/// IEEE binary16 <-> binary32, round to nearest even (what F16C's vcvtps2ph with imm 0 and
-/// ggml's GGML_FP32_TO_FP16 do). NaN stays NaN, overflow goes to +-inf.
-inline std::uint16_t fp32_to_fp16(float f) noexcept {
-  std::uint32_t x;
-  __builtin_memcpy(&x, &f, 4);
-  const std::uint32_t sign = (x >> 16) & 0x8000u;
-  const std::uint32_t abs = x & 0x7FFFFFFFu;
-  if (abs > 0x7F800000u) return static_cast<std::uint16_t>(sign | 0x7E00u);       // NaN
-  if (abs >= 0x477FF000u) return static_cast<std::uint16_t>(sign | 0x7C00u);      // rounds to inf
-  if (abs < 0x38800000u) {                                                       // subnormal half
-    if (abs < 0x33000000u) return static_cast<std::uint16_t>(sign);               // below half of min
-    const std::uint32_t e = abs >> 23;
-    const std::uint32_t m = (abs & 0x7FFFFFu) | 0x800000u;
-    const std::uint32_t shift = 126u - e;  // 14..24 -> value m >> (shift) in units of 2^-24
-    std::uint32_t h = m >> shift;
-    const std::uint32_t rem = m & ((1u << shift) - 1u);
-    const std::uint32_t half = 1u << (shift - 1u);
-    if (rem > half || (rem == half && (h & 1u))) ++h;
-    return static_cast<std::uint16_t>(sign | h);
-  }
-  std::uint32_t h = ((abs >> 13) - (112u << 10));  // rebias exponent 127 -> 15
-  const std::uint32_t rem = abs & 0x1FFFu;
-  if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) ++h;  // may carry into the exponent: correct
-  return static_cast<std::uint16_t>(sign | h);
-}
-
-inline float fp16_to_fp32(std::uint16_t h) noexcept {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
-  const std::uint32_t e = (h >> 10) & 0x1Fu;
-  std::uint32_t m = h & 0x3FFu;
-  std::uint32_t x;
-  if (e == 0) {
-    if (m == 0) {
-      x = sign;
-    } else {  // subnormal: normalise
-      int shift = 0;
-      while (!(m & 0x400u)) { m <<= 1; ++shift; }
-      x = sign | (static_cast<std::uint32_t>(113 - shift) << 23) | ((m & 0x3FFu) << 13);
-    }
-  } else if (e == 31) {
-    x = sign | 0x7F800000u | (m << 13);
-  } else {
-    x = sign | ((e + 112u) << 23) | (m << 13);
-  }
-  float f;
-  __builtin_memcpy(&f, &x, 4);
-  return f;
-}
-
-/// bfloat16 -> float (exact).
-inline float bf16_to_fp32(std::uint16_t h) noexcept {
-  const std::uint32_t x = static_cast<std::uint32_t>(h) << 16;
-  float f;
-  __builtin_memcpy(&f, &x, 4);
-  return f;
-}
+// Half floats come from the one converter (util/half.hpp): IEEE binary16 / bfloat16 <-> binary32,
+// round to nearest even, bit-exact with F16C (ggml's GGML_FP32_TO_FP16 on x86).
+using ::qtune::bf16_to_fp32;
+using ::qtune::fp16_to_fp32;
+using ::qtune::fp32_to_fp16;
 
 /// ggml's nearest_int: round half to even through the 1.5*2^23 trick; valid for |v| <= 4194303.
 inline int nearest_int(float v) noexcept {

@@ -12,7 +12,6 @@
 #include <fstream>
 #include <string>
 
-#include "kernels/kernel_tables.hpp"
 #include "qtune/error.hpp"
 
 namespace qtune {
@@ -147,8 +146,6 @@ scoped_simd_level::~scoped_simd_level() {
   g_scope_cap.store(static_cast<int>(previous_), std::memory_order_relaxed);
 }
 
-namespace kernels::detail {
 bool cpu_has_avx512_vnni() noexcept { return features().vnni; }
-}  // namespace kernels::detail
 
 }  // namespace qtune

@@ -11,6 +11,7 @@
 
 #include "qtune/dataset.hpp"
 #include "qtune/error.hpp"
+#include "util/atomic_file.hpp"
 
 static_assert(std::endian::native == std::endian::little,
               "qtune's readers assume a little-endian host (the formats are little-endian)");
@@ -29,7 +30,7 @@ struct vectors::storage {
   ~storage();
 };
 
-namespace dataset_detail {
+namespace detail {
 
 /// A read-only, private mapping of a whole file. Empty files are rejected ("file is empty").
 /// Movable; unmaps on destruction unless release()d.
@@ -60,38 +61,11 @@ class mapped_file {
 std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path, bool* was_gzip = nullptr,
                                           std::size_t max_bytes = SIZE_MAX);
 
-/// Writes through a temporary file in the destination's directory, renamed into place by commit().
-/// If commit() is not reached the temporary is removed.
-class atomic_file {
- public:
-  explicit atomic_file(const std::filesystem::path& path);
-  atomic_file(const atomic_file&) = delete;
-  atomic_file& operator=(const atomic_file&) = delete;
-  ~atomic_file();
-  void write(const void* p, std::size_t bytes);
-  void commit();
-  const std::filesystem::path& temp_path() const noexcept { return tmp_; }
-  /// For writers (HDF5) that produce the temporary file themselves: close our handle first.
-  void close_handle();
-
- private:
-  std::filesystem::path path_;
-  std::filesystem::path tmp_;
-  std::FILE* f_ = nullptr;
-  bool committed_ = false;
-};
-
-/// A unique temporary name beside `path` (same directory, so rename() is atomic).
-std::filesystem::path temp_path_for(const std::filesystem::path& path);
-
 /// Throws naming row and column of the first NaN/Inf, or value beyond +-max_abs, in a float view.
 void check_finite(const std::filesystem::path& path, matrix_view<float> x, float max_abs);
 
 /// Throws unless 0 < dim <= max_dim.
 void check_dim(const std::filesystem::path& path, std::int64_t dim, std::size_t max_dim, const char* where);
-
-float half_to_float(std::uint16_t h) noexcept;
-std::uint16_t float_to_half(float f) noexcept;  // round to nearest even
 
 inline std::int32_t load_i32(const std::uint8_t* p) noexcept {
   std::int32_t v;
@@ -116,7 +90,7 @@ int_matrix read_hdf5_ids(const std::filesystem::path& path, const std::string& d
 vectors read_idx_vectors(const std::filesystem::path& path, const read_options& opt);
 int_matrix read_idx_ids(const std::filesystem::path& path, const read_options& opt);
 
-}  // namespace dataset_detail
+}  // namespace detail
 
 /// Constructs vectors from a mapping or a heap buffer (the friend named in dataset.hpp).
 class vectors_builder {

@@ -1,5 +1,5 @@
 // File plumbing for the dataset readers and writers: read-only mappings, whole-file reads
-// (gzip detected by magic bytes, not by extension), and atomic writes (temporary + rename).
+// (gzip detected by magic bytes, not by extension). Atomic writes are util/atomic_file.hpp.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -7,13 +7,12 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <system_error>
 
 #include "dataset/dataset_impl.hpp"
 
-namespace qtune::dataset_detail {
+namespace qtune::detail {
 
 namespace {
 std::string errno_text() { return std::generic_category().message(errno); }
@@ -92,49 +91,4 @@ std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path, boo
   return out;
 }
 
-std::filesystem::path temp_path_for(const std::filesystem::path& path) {
-  static std::atomic<unsigned> counter{0};
-  std::filesystem::path t = path;
-  t += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  return t;
-}
-
-atomic_file::atomic_file(const std::filesystem::path& path) : path_(path), tmp_(temp_path_for(path)) {
-  f_ = std::fopen(tmp_.c_str(), "wb");
-  QTUNE_CHECK(f_, path.string(), ": cannot create temporary file ", tmp_.string(), ": ", errno_text());
-}
-
-atomic_file::~atomic_file() {
-  if (f_) std::fclose(f_);
-  if (!committed_) {
-    std::error_code ec;
-    std::filesystem::remove(tmp_, ec);
-  }
-}
-
-void atomic_file::write(const void* p, std::size_t bytes) {
-  QTUNE_CHECK(f_, path_.string(), ": write after close");
-  QTUNE_CHECK(bytes == 0 || std::fwrite(p, 1, bytes, f_) == bytes, path_.string(), ": write of ", bytes,
-              " bytes failed: ", errno_text());
-}
-
-void atomic_file::close_handle() {
-  if (f_) {
-    const int r = std::fclose(f_);
-    f_ = nullptr;
-    QTUNE_CHECK(r == 0, path_.string(), ": closing temporary file failed: ", errno_text());
-  }
-}
-
-void atomic_file::commit() {
-  // On disk before the rename, so a crash leaves the old file or the whole new one.
-  QTUNE_CHECK(!f_ || (std::fflush(f_) == 0 && ::fsync(::fileno(f_)) == 0), path_.string(),
-              ": flushing temporary file failed: ", errno_text());
-  close_handle();
-  std::error_code ec;
-  std::filesystem::rename(tmp_, path_, ec);
-  QTUNE_CHECK(!ec, path_.string(), ": cannot rename temporary file into place: ", ec.message());
-  committed_ = true;
-}
-
-}  // namespace qtune::dataset_detail
+}  // namespace qtune::detail

@@ -7,7 +7,7 @@
 
 #include "dataset/dataset_impl.hpp"
 
-namespace qtune::dataset_detail {
+namespace qtune::detail {
 
 namespace {
 
@@ -137,11 +137,11 @@ int_matrix read_hdf5_ids(const std::filesystem::path& path, const std::string& n
   return m;
 }
 
-}  // namespace qtune::dataset_detail
+}  // namespace qtune::detail
 
 namespace qtune {
 
-using dataset_detail::h5_handle;
+using detail::h5_handle;
 
 namespace {
 
@@ -170,7 +170,7 @@ std::string read_distance_attr(const std::filesystem::path& path, hid_t file) {
 }  // namespace
 
 ann_dataset read_ann_hdf5(const std::filesystem::path& path) {
-  using namespace dataset_detail;
+  using namespace detail;
   ann_dataset ds;
   std::string dist;
   bool has_distances = false;
@@ -221,7 +221,7 @@ std::vector<float> contiguous(const vectors& v) {
 }  // namespace
 
 void write_ann_hdf5(const std::filesystem::path& path, const ann_dataset& ds) {
-  using namespace dataset_detail;
+  using namespace detail;
   QTUNE_CHECK(ds.neighbors.values.size() == ds.neighbors.rows * ds.neighbors.dim, path.string(),
               ": neighbors holds ", ds.neighbors.values.size(), " values, expected rows * dim");
   atomic_file tmp(path);

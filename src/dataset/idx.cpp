@@ -3,7 +3,7 @@
 // uint32 sizes and the data. gzip input is detected by its magic bytes 1f 8b.
 #include "dataset/dataset_impl.hpp"
 
-namespace qtune::dataset_detail {
+namespace qtune::detail {
 
 namespace {
 
@@ -76,4 +76,4 @@ int_matrix read_idx_ids(const std::filesystem::path& path, const read_options& o
   return out;
 }
 
-}  // namespace qtune::dataset_detail
+}  // namespace qtune::detail

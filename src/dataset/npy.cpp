@@ -4,8 +4,9 @@
 #include <cmath>
 
 #include "dataset/dataset_impl.hpp"
+#include "util/half.hpp"
 
-namespace qtune::dataset_detail {
+namespace qtune::detail {
 
 namespace {
 
@@ -173,7 +174,7 @@ vectors read_npy_vectors(const std::filesystem::path& path, const read_options& 
       for (std::size_t i = 0; i < n; ++i) {
         std::uint16_t v;
         std::memcpy(&v, data + 2 * i, 2);
-        out[i] = half_to_float(v);
+        out[i] = fp16_to_fp32(v);
       }
       break;
     case dt::i8:
@@ -215,12 +216,12 @@ int_matrix read_npy_ids(const std::filesystem::path& path, const read_options& o
   return out;
 }
 
-}  // namespace qtune::dataset_detail
+}  // namespace qtune::detail
 
 namespace qtune {
 
 void write_npy(const std::filesystem::path& path, matrix_view<float> x, npy_dtype dtype) {
-  using namespace dataset_detail;
+  using namespace detail;
   const char* descr = "<f4";
   std::size_t item = 4;
   switch (dtype) {
@@ -244,7 +245,7 @@ void write_npy(const std::filesystem::path& path, matrix_view<float> x, npy_dtyp
       switch (dtype) {
         case npy_dtype::f32: std::memcpy(o, &v, 4); break;
         case npy_dtype::f16: {
-          const std::uint16_t hv = float_to_half(v);
+          const std::uint16_t hv = fp32_to_fp16(v);
           std::memcpy(o, &hv, 2);
           break;
         }

@@ -38,7 +38,7 @@ format format_of(const std::filesystem::path& path) {
 }  // namespace
 
 vectors read_vectors(const std::filesystem::path& path, const read_options& opt) {
-  using namespace dataset_detail;
+  using namespace detail;
   switch (format_of(path)) {
     case format::fvecs: return read_fvecs(path, opt);
     case format::bvecs: return read_bvecs(path, opt);
@@ -57,7 +57,7 @@ vectors read_vectors(const std::filesystem::path& path, const read_options& opt)
 }
 
 int_matrix read_ids(const std::filesystem::path& path, const read_options& opt) {
-  using namespace dataset_detail;
+  using namespace detail;
   switch (format_of(path)) {
     case format::ivecs: return read_ivecs(path, opt);
     case format::npy: return read_npy_ids(path, opt);

@@ -4,7 +4,7 @@
 
 #include "dataset/dataset_impl.hpp"
 
-namespace qtune::dataset_detail {
+namespace qtune::detail {
 
 namespace {
 
@@ -85,7 +85,7 @@ int_matrix read_ivecs(const std::filesystem::path& path, const read_options& opt
   return out;
 }
 
-}  // namespace qtune::dataset_detail
+}  // namespace qtune::detail
 
 namespace qtune {
 
@@ -94,7 +94,7 @@ template <class T, class Get>
 void write_texmex(const std::filesystem::path& path, std::size_t rows, std::size_t dim, Get get_row) {
   QTUNE_CHECK(dim > 0 && dim <= std::size_t(INT32_MAX), path.string(), ": cannot write dimension ", dim,
               ", expected 1..2^31-1");
-  dataset_detail::atomic_file f(path);
+  atomic_file f(path);
   const std::int32_t d = std::int32_t(dim);
   for (std::size_t i = 0; i < rows; ++i) {
     f.write(&d, 4);

@@ -9,7 +9,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "core/fnv.hpp"
+#include "util/hash.hpp"
 #include "dataset/dataset_impl.hpp"
 
 namespace qtune {
@@ -92,7 +92,6 @@ vectors vectors_builder::heap(std::vector<float> values, std::size_t rows, std::
 
 // --- hashing ----------------------------------------------------------------------------------
 
-using detail::hex16;
 
 std::string content_hash(matrix_view<float> x) {
   // XXH3-64 (one streaming state): shape first (as two little-endian uint64), then the values
@@ -122,7 +121,7 @@ std::string file_hash(const std::filesystem::path& path) {
   return hex16(XXH3_64bits_digest(&st));
 }
 
-namespace dataset_detail {
+namespace detail {
 
 void check_finite(const std::filesystem::path& path, matrix_view<float> x, float max_abs) {
   check_values(x, path.string(), max_abs);
@@ -134,56 +133,7 @@ void check_dim(const std::filesystem::path& path, std::int64_t dim, std::size_t 
               ", larger than read_options::max_dim = ", max_dim, " (corrupt or wrong format?)");
 }
 
-float half_to_float(std::uint16_t h) noexcept {
-  const std::uint32_t sign = std::uint32_t(h & 0x8000) << 16;
-  std::uint32_t exp = (h >> 10) & 0x1f;
-  std::uint32_t mant = h & 0x3ff;
-  std::uint32_t bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: renormalise
-      exp = 127 - 15 + 1;
-      while (!(mant & 0x400)) {
-        mant <<= 1;
-        --exp;
-      }
-      mant &= 0x3ff;
-      bits = sign | (exp << 23) | (mant << 13);
-    }
-  } else if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  return std::bit_cast<float>(bits);
-}
-
-std::uint16_t float_to_half(float f) noexcept {
-  const std::uint32_t x = std::bit_cast<std::uint32_t>(f);
-  const std::uint16_t sign = std::uint16_t((x >> 16) & 0x8000);
-  const std::uint32_t absx = x & 0x7fffffffu;
-  if (absx >= 0x7f800000u)  // inf or nan
-    return std::uint16_t(sign | 0x7c00 | (absx > 0x7f800000u ? 0x200 : 0));
-  if (absx >= 0x477ff000u) return std::uint16_t(sign | 0x7c00);  // rounds to >= 65520 -> inf
-  if (absx < 0x38800000u) {                                       // below the smallest normal half
-    if (absx < 0x33000000u) return sign;                          // < 2^-25 rounds to zero
-    const std::uint32_t e = absx >> 23;
-    const std::uint32_t m = (absx & 0x7fffff) | 0x800000;
-    const std::uint32_t shift = 126 - e;  // 14 - (e - 127) + 13 - 1 ... in [14, 24]
-    std::uint32_t half_m = m >> (shift);
-    const std::uint32_t rem = m & ((1u << shift) - 1);
-    const std::uint32_t halfway = 1u << (shift - 1);
-    if (rem > halfway || (rem == halfway && (half_m & 1))) ++half_m;
-    return std::uint16_t(sign | half_m);
-  }
-  std::uint32_t h = ((absx - 0x38000000u) >> 13);  // rebias exponent, drop 13 mantissa bits
-  const std::uint32_t rem = absx & 0x1fff;
-  if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) ++h;  // carries into the exponent correctly
-  return std::uint16_t(sign | h);
-}
-
-}  // namespace dataset_detail
+}  // namespace detail
 }  // namespace qtune
 
 namespace qtune {

@@ -10,7 +10,7 @@
 #include <system_error>
 #include <vector>
 
-#include "core/fnv.hpp"
+#include "util/hash.hpp"
 #include "dataset/dataset_impl.hpp"
 #include "qtune/error.hpp"
 #include "qtune/ground_truth.hpp"
@@ -39,8 +39,8 @@ struct cache_header {
 static_assert(sizeof(cache_header) == 96, "the cache header layout is fixed");
 
 std::uint64_t payload_checksum(const knn_result& r) {
-  const std::uint64_t h = detail::fnv1a64_8lanes(r.ids.data(), r.ids.size() * sizeof(std::int32_t));
-  return detail::fnv1a64_8lanes(r.distances.data(), r.distances.size() * sizeof(float), h);
+  const std::uint64_t h = fnv1a64_8lanes(r.ids.data(), r.ids.size() * sizeof(std::int32_t));
+  return fnv1a64_8lanes(r.distances.data(), r.distances.size() * sizeof(float), h);
 }
 
 std::uint32_t metric_id(metric m) {
@@ -104,7 +104,7 @@ std::optional<knn_result> load_entry(const std::filesystem::path& path, const ca
 
 void write_entry(const std::filesystem::path& path, cache_header h, const knn_result& r) {
   h.checksum = payload_checksum(r);
-  dataset_detail::atomic_file out(path);  // temporary beside path, renamed into place by commit()
+  atomic_file out(path);  // temporary beside path, renamed into place by commit()
   out.write(&h, sizeof h);
   out.write(r.ids.data(), r.ids.size() * sizeof(std::int32_t));
   out.write(r.distances.data(), r.distances.size() * sizeof(float));
@@ -147,7 +147,7 @@ knn_result cached_exact_knn(matrix_view<float> base, matrix_view<float> queries,
   const std::string ident = "qtune-ground-truth|v" + std::to_string(cache_version) + "|" + hb + "|" + hq + "|" +
                             to_string(m) + "|" + std::to_string(base.rows) + "x" + std::to_string(base.dim) + "|" +
                             std::to_string(queries.rows);
-  const std::string key = detail::hex16(detail::fnv1a64_8lanes(ident.data(), ident.size()));
+  const std::string key = hex16(fnv1a64_8lanes(ident.data(), ident.size()));
 
   cache_header expect{};
   std::memcpy(expect.magic, cache_magic, 8);

@@ -3,6 +3,7 @@
 #include <xmmintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -10,7 +11,9 @@
 #include <new>
 #include <queue>
 
+#include "index/graph_kernels.hpp"
 #include "qtune/error.hpp"
+#include "qtune/simd.hpp"
 
 namespace qtune::detail {
 namespace {
@@ -28,6 +31,7 @@ struct scratch {
   std::vector<graph_hit> candidates;  // min-heap on (distance, id)
   std::vector<graph_hit> top;         // max-heap on (distance, id), at most ef
   std::vector<std::uint32_t> batch;
+  std::vector<float> scores;
 
   /// A fresh epoch for a graph of n nodes (clears only when the 16-bit stamp wraps).
   std::uint16_t begin(std::size_t n) {
@@ -132,7 +136,9 @@ graph_layout graph_layout::from_plain(const plain_graph& g, const std::uint8_t* 
     const std::uint32_t u = order[v];
     L.levels_[v] = static_cast<std::uint8_t>(g.levels[u]);
     L.labels_[v] = g.labels[u];
-    L.upper_offset_[v + 1] = L.upper_offset_[v] + std::size_t(g.levels[u]) * words;
+    const std::size_t next = std::size_t(L.upper_offset_[v]) + std::size_t(g.levels[u]) * words;
+    QTUNE_CHECK(next < 0xffffffffull, "hnsw layout: upper levels exceed 2^32 words");
+    L.upper_offset_[v + 1] = static_cast<std::uint32_t>(next);
   }
   L.upper_.assign(L.upper_offset_[n], 0);
   for (std::uint32_t v = 0; v < n; ++v) {
@@ -199,21 +205,21 @@ std::vector<std::uint8_t> graph_layout::codes_by_internal() const {
 }
 
 std::size_t graph_layout::memory_bytes() const noexcept {
-  return n_ * stride_ + upper_.size() * sizeof(std::uint32_t) + upper_offset_.size() * sizeof(std::uint64_t) +
-         labels_.size() * sizeof(std::uint32_t) + levels_.size();
+  return n_ * stride_ + upper_.size() * sizeof(std::uint32_t) + upper_offset_.size() * sizeof(std::uint32_t) +
+         labels_.size() * sizeof(std::uint32_t) + levels_.size() + norms_.size() * sizeof(float);
 }
 
-std::uint32_t graph_layout::greedy_upper(const void* query, code_distance_fn fn, const void* params,
-                                         float& dist) const {
+template <class Scorer>
+std::uint32_t graph_layout::greedy_upper(const Scorer& score, float& dist) const {
   std::uint32_t cur = entry_;
-  dist = fn(query, code(cur), params);
+  dist = score.one(cur);
   for (int level = max_level_; level > 0; --level) {
     bool changed = true;
     while (changed) {
       changed = false;
       const std::uint32_t* l = upper_list(cur, level);
       for (std::uint32_t j = 0; j < l[0]; ++j) {
-        const float d = fn(query, code(l[1 + j]), params);
+        const float d = score.one(l[1 + j]);
         if (d < dist) {
           dist = d;
           cur = l[1 + j];
@@ -225,27 +231,116 @@ std::uint32_t graph_layout::greedy_upper(const void* query, code_distance_fn fn,
   return cur;
 }
 
-template <class Id>
-void graph_layout::search_impl(const void* query, code_distance_fn fn, const void* params, std::size_t ef,
-                               std::vector<graph_hit>& out) const {
+namespace {
+
+/// Scores through the codec's asymmetric distance function.
+struct fn_scorer {
+  const void* query;
+  code_distance_fn fn;
+  const void* params;
+  const std::uint8_t* base;
+  std::size_t stride;
+  float one(std::uint32_t id) const noexcept { return fn(query, base + std::size_t(id) * stride, params); }
+  void many(const std::uint32_t* ids, std::size_t m, float* out) const noexcept {
+    for (std::size_t i = 0; i < m; ++i) out[i] = one(ids[i]);
+  }
+};
+
+/// Scores affine byte codes with the integer kernel (graph_layout::set_affine_u8).
+struct u8_scorer {
+  const std::int16_t* w;
+  float alpha, c0;
+  bool l2;
+  const float* norms;
+  const std::uint8_t* base;
+  std::size_t stride, dim;
+  graph_kernels::dot_u8_i16_batch_fn kernel;
+  float finish(std::int32_t dot, std::uint32_t id) const noexcept {
+    return l2 ? c0 - 2.f * alpha * static_cast<float>(dot) + norms[id] : c0 - alpha * static_cast<float>(dot);
+  }
+  float one(std::uint32_t id) const noexcept {
+    std::int32_t d;
+    kernel(w, base, stride, &id, 1, dim, &d);
+    return finish(d, id);
+  }
+  void many(const std::uint32_t* ids, std::size_t m, float* out) const noexcept {
+    std::int32_t dots[512];
+    for (std::size_t first = 0; first < m; first += 512) {
+      const std::size_t len = std::min<std::size_t>(512, m - first);
+      kernel(w, base, stride, ids + first, len, dim, dots);
+      for (std::size_t i = 0; i < len; ++i) out[first + i] = finish(dots[i], ids[first + i]);
+    }
+  }
+};
+
+/// Per-thread int16 query weights, 64-byte aligned, zero-padded to a multiple of 64.
+struct weight_buffer {
+  std::int16_t* p = nullptr;
+  std::size_t capacity = 0;
+  weight_buffer() = default;
+  weight_buffer(const weight_buffer&) = delete;
+  weight_buffer& operator=(const weight_buffer&) = delete;
+  ~weight_buffer() { std::free(p); }
+  std::int16_t* get(std::size_t n) {
+    if (n > capacity) {
+      std::free(p);
+      capacity = round_up(n, 64);
+      p = static_cast<std::int16_t*>(std::aligned_alloc(64, capacity * sizeof(std::int16_t)));
+      if (!p) {
+        capacity = 0;
+        throw std::bad_alloc();
+      }
+    }
+    return p;
+  }
+};
+thread_local weight_buffer tl_weights;
+
+}  // namespace
+
+void graph_layout::set_affine_u8(const std::vector<float>& lo, const std::vector<float>& scale, bool l2) {
+  QTUNE_CHECK(lo.size() == code_size_ && scale.size() == code_size_, "hnsw layout: affine codes need ", code_size_,
+              " offsets and scales");
+  lo_ = lo;
+  scale_ = scale;
+  l2_ = l2;
+  norms_.assign(n_, 0.f);
+  for (std::uint32_t i = 0; i < n_; ++i) {
+    const std::uint8_t* c = code(i);
+    double s = 0;
+    for (std::size_t j = 0; j < code_size_; ++j) {
+      const double x = double(lo_[j]) + double(scale_[j]) * c[j];
+      s += x * x;
+    }
+    norms_[i] = static_cast<float>(s);
+  }
+}
+
+template <class Id, class Scorer>
+void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<graph_hit>& out) const {
   constexpr Id sentinel = std::numeric_limits<Id>::max();
   scratch& s = tl_scratch;
   const std::uint16_t epoch = s.begin(n_);
-  std::uint16_t* visited = s.visited.data();
-  auto& cand = s.candidates;
-  auto& top = s.top;
+  std::uint16_t* const visited = s.visited.data();
+  std::vector<graph_hit>& cand = s.candidates;
+  std::vector<graph_hit>& top = s.top;
   cand.clear();
   top.clear();
-  s.batch.resize(max_degree0_);
-  std::uint32_t* batch = s.batch.data();
-  const std::uint8_t* base = records_.get();
+  if (cand.capacity() < 4 * ef + max_degree0_) cand.reserve(4 * ef + max_degree0_);
+  if (top.capacity() < ef + 1) top.reserve(ef + 1);
+  if (s.batch.size() < max_degree0_) s.batch.resize(max_degree0_);
+  if (s.scores.size() < max_degree0_) s.scores.resize(max_degree0_);
+  std::uint32_t* const batch = s.batch.data();
+  float* const scores = s.scores.data();
+  const std::uint8_t* const base = records_.get();
   const std::size_t stride = stride_;
-  // lines of a record worth prefetching: its code, at most 8 lines (the hardware prefetcher
-  // follows longer runs), and the links for when it is expanded
-  const std::size_t code_lines = std::min<std::size_t>((code_size_ + 63) / 64, 8);
+  const std::size_t max_degree0 = max_degree0_;
+  // lines of a record worth prefetching: its code, at most 4 lines (the kernel prefetches the
+  // next record too, and the hardware prefetcher follows longer runs)
+  const std::size_t code_lines = std::min<std::size_t>((code_size_ + 63) / 64, 4);
 
   float d0;
-  const std::uint32_t ep = greedy_upper(query, fn, params, d0);
+  const std::uint32_t ep = greedy_upper(score, d0);
   top.emplace_back(d0, ep);
   cand.emplace_back(d0, ep);
   visited[ep] = epoch;
@@ -258,22 +353,24 @@ void graph_layout::search_impl(const void* query, code_distance_fn fn, const voi
     cand.pop_back();
     const Id* links = links0<Id>(c.second);
     std::size_t m = 0;
-    for (std::size_t j = 0; j < max_degree0_; ++j) {
+    for (std::size_t j = 0; j < max_degree0; ++j) {
       const Id id = links[j];
       if (id == sentinel) break;
       if (visited[id] == epoch) continue;
       visited[id] = epoch;
       batch[m++] = id;
       const char* r = reinterpret_cast<const char*>(base + std::size_t(id) * stride);
-      for (std::size_t line = 0; line < code_lines; ++line) _mm_prefetch(r + 64 * line, _MM_HINT_T0);
+      _mm_prefetch(r, _MM_HINT_T0);
+      for (std::size_t line = 1; line < code_lines; ++line) _mm_prefetch(r + 64 * line, _MM_HINT_T0);
     }
+    if (m == 0) continue;
+    score.many(batch, m, scores);
     for (std::size_t j = 0; j < m; ++j) {
-      const std::uint32_t id = batch[j];
-      const float d = fn(query, base + std::size_t(id) * stride, params);
+      const float d = scores[j];
       if (top.size() < ef || d < lower_bound) {
+        const std::uint32_t id = batch[j];
         cand.emplace_back(d, id);
         std::push_heap(cand.begin(), cand.end(), greater);
-        _mm_prefetch(reinterpret_cast<const char*>(links0<Id>(cand.front().second)), _MM_HINT_T0);
         top.emplace_back(d, id);
         std::push_heap(top.begin(), top.end());
         if (top.size() > ef) {
@@ -283,27 +380,17 @@ void graph_layout::search_impl(const void* query, code_distance_fn fn, const voi
         lower_bound = top.front().first;
       }
     }
+    _mm_prefetch(reinterpret_cast<const char*>(links0<Id>(cand.empty() ? c.second : cand.front().second)),
+                 _MM_HINT_T0);
   }
   std::sort_heap(top.begin(), top.end());
   out.assign(top.begin(), top.end());
 }
 
-void graph_layout::search(const void* query, code_distance_fn fn, const void* params, std::size_t ef,
-                          std::vector<graph_hit>& out) const {
-  out.clear();
-  if (n_ == 0) return;
-  ef = std::max<std::size_t>(ef, 1);
-  if (id_bytes_ == 2) search_impl<std::uint16_t>(query, fn, params, ef, out);
-  else search_impl<std::uint32_t>(query, fn, params, ef, out);
-}
-
-void graph_layout::search_reference(const void* query, code_distance_fn fn, const void* params, std::size_t ef,
-                                    std::vector<graph_hit>& out) const {
-  out.clear();
-  if (n_ == 0) return;
-  ef = std::max<std::size_t>(ef, 1);
+template <class Scorer>
+void graph_layout::search_plain(const Scorer& score, std::size_t ef, std::vector<graph_hit>& out) const {
   float d0;
-  const std::uint32_t ep = greedy_upper(query, fn, params, d0);
+  const std::uint32_t ep = greedy_upper(score, d0);
   std::vector<bool> visited(n_, false);
   std::priority_queue<graph_hit> top;                                               // worst on top
   std::priority_queue<graph_hit, std::vector<graph_hit>, hit_greater> candidates;  // nearest on top
@@ -319,7 +406,7 @@ void graph_layout::search_reference(const void* query, code_distance_fn fn, cons
       const std::uint32_t id = id_bytes_ == 2 ? links0<std::uint16_t>(c.second)[j] : links0<std::uint32_t>(c.second)[j];
       if (visited[id]) continue;
       visited[id] = true;
-      const float d = fn(query, code(id), params);
+      const float d = score.one(id);
       if (top.size() < ef || d < top.top().first) {
         candidates.push({d, id});
         top.push({d, id});
@@ -332,6 +419,58 @@ void graph_layout::search_reference(const void* query, code_distance_fn fn, cons
     out[i] = top.top();
     top.pop();
   }
+}
+
+void graph_layout::search(const graph_query& q, std::size_t ef, std::vector<graph_hit>& out) const {
+  out.clear();
+  if (n_ == 0) return;
+  ef = std::max<std::size_t>(ef, 1);
+  run_search(q, ef, out, false);
+}
+
+void graph_layout::search_reference(const graph_query& q, std::size_t ef, std::vector<graph_hit>& out) const {
+  out.clear();
+  if (n_ == 0) return;
+  ef = std::max<std::size_t>(ef, 1);
+  run_search(q, ef, out, true);
+}
+
+void graph_layout::run_search(const graph_query& q, std::size_t ef, std::vector<graph_hit>& out, bool reference) const {
+  const std::uint8_t* base = records_.get();
+  if (affine_u8() && q.x != nullptr) {
+    const std::size_t dim = code_size_;
+    std::int16_t* w = tl_weights.get(round_up(dim, 64));
+    float wmax = 0.f;
+    double qq = 0, qlo = 0;
+    for (std::size_t j = 0; j < dim; ++j) {
+      wmax = std::max(wmax, std::fabs(q.x[j] * scale_[j]));
+      qq += double(q.x[j]) * q.x[j];
+      qlo += double(q.x[j]) * lo_[j];
+    }
+    // |w_j| <= w_limit with 255 * dim * w_limit < 2^31: no partial sum of the kernels can overflow
+    const float w_limit = static_cast<float>(std::min<std::size_t>(32767, 2147483647ull / (255 * dim)));
+    const float alpha = wmax > 0.f ? wmax / w_limit : 1.f;
+    for (std::size_t j = 0; j < dim; ++j)
+      w[j] = static_cast<std::int16_t>(std::lrint(std::clamp(q.x[j] * scale_[j] / alpha, -w_limit, w_limit)));
+    std::fill(w + dim, w + round_up(dim, 64), std::int16_t(0));
+    u8_scorer sc{w,
+                 alpha,
+                 l2_ ? static_cast<float>(qq - 2 * qlo) : static_cast<float>(1 - qlo),
+                 l2_,
+                 norms_.data(),
+                 base,
+                 stride_,
+                 dim,
+                 graph_kernels::dot_u8_i16_batch(reference ? simd_level::scalar : active_simd_level())};
+    if (reference) search_plain(sc, ef, out);
+    else if (id_bytes_ == 2) search_impl<std::uint16_t>(sc, ef, out);
+    else search_impl<std::uint32_t>(sc, ef, out);
+    return;
+  }
+  const fn_scorer sc{q.prepared, q.fn, q.params, base, stride_};
+  if (reference) search_plain(sc, ef, out);
+  else if (id_bytes_ == 2) search_impl<std::uint16_t>(sc, ef, out);
+  else search_impl<std::uint32_t>(sc, ef, out);
 }
 
 std::string graph_layout::serialize() const {
@@ -425,8 +564,10 @@ graph_layout graph_layout::deserialize(const std::string& bytes, std::size_t exp
       else reinterpret_cast<std::uint32_t*>(dst)[j] = id;
     }
   }
+  QTUNE_CHECK(upper_words < 0xffffffffull, name, ": graph upper levels hold ", upper_words, " words, at most 2^32 - 1");
   L.upper_offset_.assign(n + 1, 0);
-  for (std::size_t i = 0; i < n; ++i) L.upper_offset_[i + 1] = L.upper_offset_[i] + std::size_t(L.levels_[i]) * (1 + max_degree);
+  for (std::size_t i = 0; i < n; ++i)
+    L.upper_offset_[i + 1] = static_cast<std::uint32_t>(L.upper_offset_[i] + std::size_t(L.levels_[i]) * (1 + max_degree));
   L.upper_.resize(upper_words);
   r.copy(L.upper_.data(), upper_words, 4, "upper-level links");
   for (std::size_t i = 0; i < n; ++i)

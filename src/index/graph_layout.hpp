@@ -42,6 +42,15 @@ namespace qtune::detail {
 /// (distance, internal id)
 using graph_hit = std::pair<float, std::uint32_t>;
 
+/// One query as the search sees it: the codec's prepared query and asymmetric distance, and the
+/// raw query (dim floats) for the integer path.
+struct graph_query {
+  const void* prepared = nullptr;
+  code_distance_fn fn = nullptr;
+  const void* params = nullptr;
+  const float* x = nullptr;
+};
+
 class graph_layout {
  public:
   graph_layout() = default;
@@ -68,13 +77,30 @@ class graph_layout {
   /// Bytes held while searching: records, upper levels, labels.
   std::size_t memory_bytes() const noexcept;
 
-  /// Best-first search; out: up to ef (distance, internal id), nearest first. query is fn's first
-  /// argument. Thread-safe (per-thread scratch).
-  void search(const void* query, code_distance_fn fn, const void* params, std::size_t ef,
-              std::vector<graph_hit>& out) const;
-  /// The same algorithm written plainly (tests): must give the same hits as search().
-  void search_reference(const void* query, code_distance_fn fn, const void* params, std::size_t ef,
-                        std::vector<graph_hit>& out) const;
+  /// Declares the codes affine bytes (code_size == dim, decoded x_j = lo_j + scale_j * c_j, as
+  /// sq8 writes them): search then scores with an integer kernel (graph_kernels.hpp). The query
+  /// is folded once into int16 weights w_j ~ q_j * scale_j / alpha, so that
+  ///   l2: |q - x|^2 = |q|^2 - 2 q.lo - 2 alpha sum_j w_j c_j + |x|^2   (|x|^2 kept per node)
+  ///   ip: 1 - q.x   = 1 - q.lo - alpha sum_j w_j c_j
+  /// with alpha = max_j |q_j scale_j| / w_max (w_max <= 32767, bounded so no sum can overflow).
+  /// The scores differ from the codec's float distance by the rounding of w (relative ~1e-4 of
+  /// the dot product); callers that report distances rescore the hits with the codec.
+  void set_affine_u8(const std::vector<float>& lo, const std::vector<float>& scale, bool l2);
+  bool affine_u8() const noexcept { return !lo_.empty() && use_affine_; }
+  void clear_affine_u8() noexcept {
+    lo_.clear();
+    scale_.clear();
+    norms_.clear();
+  }
+  /// Forces the function-pointer path even when affine_u8() (comparisons).
+  void set_use_affine_u8(bool on) noexcept { use_affine_ = on; }
+
+  /// Best-first search; out: up to ef (score, internal id), nearest first. Thread-safe
+  /// (per-thread scratch). With affine_u8() the scores are the integer path's.
+  void search(const graph_query& q, std::size_t ef, std::vector<graph_hit>& out) const;
+  /// The same algorithm written plainly, with the scalar kernel (tests): must give the same hits
+  /// as search().
+  void search_reference(const graph_query& q, std::size_t ef, std::vector<graph_hit>& out) const;
 
   std::string serialize() const;
   /// Parses and validates serialize()'s bytes; `name` (the file) and the expected node count and
@@ -86,9 +112,11 @@ class graph_layout {
   struct free_deleter {
     void operator()(std::uint8_t* p) const noexcept;
   };
-  template <class Id>
-  void search_impl(const void* query, code_distance_fn fn, const void* params, std::size_t ef,
-                   std::vector<graph_hit>& out) const;
+  template <class Id, class Scorer>
+  void search_impl(const Scorer& score, std::size_t ef, std::vector<graph_hit>& out) const;
+  template <class Scorer>
+  void search_plain(const Scorer& score, std::size_t ef, std::vector<graph_hit>& out) const;
+  void run_search(const graph_query& q, std::size_t ef, std::vector<graph_hit>& out, bool reference) const;
   template <class Id>
   const Id* links0(std::uint32_t i) const noexcept {
     return reinterpret_cast<const Id*>(records_.get() + std::size_t(i) * stride_ + links_offset_);
@@ -96,7 +124,8 @@ class graph_layout {
   const std::uint32_t* upper_list(std::uint32_t i, int l) const noexcept {
     return upper_.data() + upper_offset_[i] + std::size_t(l - 1) * (1 + max_degree_);
   }
-  std::uint32_t greedy_upper(const void* query, code_distance_fn fn, const void* params, float& dist) const;
+  template <class Scorer>
+  std::uint32_t greedy_upper(const Scorer& score, float& dist) const;
   void allocate(std::size_t n, std::size_t code_size, std::size_t max_degree0);
 
   std::size_t n_ = 0, code_size_ = 0, max_degree0_ = 0, max_degree_ = 0;
@@ -105,9 +134,12 @@ class graph_layout {
   int max_level_ = 0;
   std::unique_ptr<std::uint8_t, free_deleter> records_;
   std::vector<std::uint8_t> levels_;
-  std::vector<std::uint64_t> upper_offset_;  // n + 1
+  std::vector<std::uint32_t> upper_offset_;  // n + 1 (words of upper_ before node i)
   std::vector<std::uint32_t> upper_;
   std::vector<std::uint32_t> labels_;
+  // affine_u8 path
+  std::vector<float> lo_, scale_, norms_;
+  bool l2_ = true, use_affine_ = true;
 };
 
 }  // namespace qtune::detail

@@ -5,6 +5,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -92,6 +93,42 @@ struct hnsw_index::impl {
 
   void require_built() const { QTUNE_CHECK(built, "hnsw index: search before build() or load()"); }
 
+  /// sq8 codes (one byte per dimension, decoded lo_j + scale_j * c_j) get the integer search
+  /// path (graph_layout::set_affine_u8). The affine form is read back through decode() and
+  /// checked against the codec's own distance on a few codes; anything else keeps the codec's
+  /// distance function.
+  void attach_integer_path() {
+    const std::string nm = graph_codec->name();
+    if (nm.rfind("sq8", 0) != 0 || graph_codec->code_size() != dim || layout.size() == 0) return;
+    const metric mt = graph_codec->distance_metric();
+    if (mt != metric::l2 && mt != metric::ip) return;
+    std::vector<std::uint8_t> c(dim, 0);
+    std::vector<float> lo(dim), hi(dim), scale(dim);
+    graph_codec->decode(1, c.data(), lo.data());
+    std::fill(c.begin(), c.end(), std::uint8_t(255));
+    graph_codec->decode(1, c.data(), hi.data());
+    for (std::size_t j = 0; j < dim; ++j) scale[j] = (hi[j] - lo[j]) / 255.f;
+    layout.set_affine_u8(lo, scale, mt == metric::l2);
+    // check: the integer path's scores against the codec's distance for a query and some nodes
+    std::vector<float> qv(dim);
+    const std::uint32_t probe = static_cast<std::uint32_t>(layout.size() / 2);
+    graph_codec->decode(1, layout.code(probe), qv.data());
+    for (std::size_t j = 0; j < dim; ++j) qv[j] += 0.25f * scale[j] * static_cast<float>(int(j % 7) - 3);
+    search_scratch& s = tl_scratch;
+    void* prepared = s.prepared.get(graph_codec->prepared_query_size());
+    graph_codec->prepare_query(qv.data(), prepared);
+    const graph_query gq{prepared, graph_codec->asymmetric_distance(), graph_codec->distance_params(), qv.data()};
+    std::vector<graph_hit> fast;
+    layout.search(gq, 16, fast);
+    double worst = 0, scale_of = 1e-30;
+    for (const auto& [d, id] : fast) {
+      const double exact = gq.fn(prepared, layout.code(id), gq.params);
+      worst = std::max(worst, std::fabs(exact - d));
+      scale_of = std::max(scale_of, std::fabs(exact));
+    }
+    if (fast.empty() || worst > 1e-3 * scale_of + 1e-4) layout.clear_affine_u8();
+  }
+
   void make_exact() {
     exact = make_codec("fp32", dim, config.distance);
     exact->train(0, nullptr);
@@ -107,12 +144,16 @@ struct hnsw_index::impl {
     const std::size_t r = config.rerank;
     const bool rerank = r > 0 && !full.empty();
     const std::size_t want = rerank ? k * r : k;
-    if (reference)
-      layout.search_reference(prepared, graph_codec->asymmetric_distance(), graph_codec->distance_params(),
-                              std::max(ef, want), s.candidates);
-    else
-      layout.search(prepared, graph_codec->asymmetric_distance(), graph_codec->distance_params(), std::max(ef, want),
-                    s.candidates);
+    const graph_query gq{prepared, graph_codec->asymmetric_distance(), graph_codec->distance_params(), q};
+    if (reference) layout.search_reference(gq, std::max(ef, want), s.candidates);
+    else layout.search(gq, std::max(ef, want), s.candidates);
+    if (layout.affine_u8()) {
+      // the integer path ranked the nodes; report the codec's own distances (and their order)
+      const std::size_t rescore = std::min(s.candidates.size(), 2 * want);
+      s.candidates.resize(rescore);
+      for (auto& [d, id] : s.candidates) d = gq.fn(prepared, layout.code(id), gq.params);
+      std::sort(s.candidates.begin(), s.candidates.end());
+    }
     std::size_t found = std::min(s.candidates.size(), want);
     if (rerank) {
       void* pe = s.prepared_exact.get(exact->prepared_query_size());
@@ -210,6 +251,7 @@ void hnsw_index::build(matrix_view<float> base) {
   }
   m.layout = graph_layout::from_plain(g, codes.data(), cs);
   m.built = true;
+  m.attach_integer_path();
   // Full-precision rows are kept only when rerank will read them: with rerank 0 a lossy
   // codec's index holds codes and graph alone, which is the memory the sweep reported.
   if (exact_codes || m.config.rerank == 0) {
@@ -259,6 +301,7 @@ void hnsw_index::add(matrix_view<float> x) {
     std::memcpy(by_label.data() + std::size_t(before.labels[i]) * cs, old_codes.data() + std::size_t(i) * cs, cs);
   if (n) std::memcpy(by_label.data() + old_n * cs, added.data(), n * cs);
   m.layout = graph_layout::from_plain(after, by_label.data(), cs);
+  m.attach_integer_path();
   if (!m.full.empty()) m.full.insert(m.full.end(), rows, rows + n * m.dim);
 }
 
@@ -340,6 +383,7 @@ void hnsw_index::load(const std::filesystem::path& path) {
   fresh->make_exact();
   fresh->layout = graph_layout::deserialize(f.section("GRAF", path), f.count, fresh->graph_codec->code_size(), name);
   fresh->built = true;
+  fresh->attach_integer_path();
   // The full-precision rows are saved when the index kept them (built with rerank > 0); an index
   // whose setting asks for rerank must have them.
   if (!codes_are_exact(*fresh->graph_codec) && (fresh->config.rerank > 0 || f.has_section("RRNK"))) {

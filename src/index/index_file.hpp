@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/fnv.hpp"
+#include "util/hash.hpp"
 #include "qtune/index.hpp"
 
 namespace qtune::detail {

@@ -9,7 +9,7 @@ const table& at(simd_level level) noexcept {
   if (static_cast<int>(level) > static_cast<int>(detected)) level = detected;
   switch (level) {
     case simd_level::avx512:
-      return detail::cpu_has_avx512_vnni() ? detail::avx512_vnni_table : detail::avx512_table;
+      return cpu_has_avx512_vnni() ? detail::avx512_vnni_table : detail::avx512_table;
     case simd_level::avx2:
       return detail::avx2_table;
     case simd_level::scalar:

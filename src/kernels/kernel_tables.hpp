@@ -1,5 +1,5 @@
 #pragma once
-// Internal to src/kernels and src/core/simd.cpp: the per-level tables and the scalar
+// Internal to src/kernels: the per-level tables and the scalar
 // reference functions. SIMD translation units may include this (declarations only, no STL).
 #include "kernels/kernels.hpp"
 
@@ -40,9 +40,6 @@ extern const table scalar_table;       // kernels_scalar.cpp
 extern const table avx2_table;         // kernels_avx2.cpp
 extern const table avx512_table;       // kernels_avx512.cpp, AVX-512 BW integer kernels
 extern const table avx512_vnni_table;  // kernels_avx512.cpp, VNNI integer kernels
-
-/// cpuid: AVX-512 VNNI present (and AVX-512 usable). Defined in src/core/simd.cpp.
-bool cpu_has_avx512_vnni() noexcept;
 }  // namespace detail
 
 }  // namespace qtune::kernels

@@ -57,16 +57,8 @@ std::string html_escape(const std::string& s);
 
 // --- sweep reports --------------------------------------------------------------------------
 
-struct sweep_report_input {
-  std::string name;                         ///< sweep name (title)
-  std::vector<measured_point> points;
-  double target_recall = 0.95;
-  recall_measure steer_by = recall_measure::ids;
-  std::size_t k = 0;                        ///< 0 = unknown
-  std::optional<std::size_t> recommended;   ///< index into points
-  std::string outcome;                      ///< one line: what was recommended / why not
-  std::vector<std::pair<std::string, std::string>> facts;
-};
+/// The sweep's report data (defined by the tuner, qtune/sweep.hpp).
+using qtune::sweep_report_input;
 
 /// Reads DIR/results.jsonl and, when present, DIR/recommended.yaml (target, recall measure, k,
 /// the recommended point, provenance). Without recommended.yaml the target must be given.

@@ -2,16 +2,8 @@
 # src/report/web/package-lock.json. At build time `npm ci` installs them into the build folder
 # (never the source tree), once: a stamp file depending on package.json/package-lock.json keeps
 # later builds from downloading again. gen_assets.js then writes a C++ source that embeds the
-# minified bundles, compiled into the qtune library.
-find_program(QTUNE_NPM npm)
-find_program(QTUNE_NODE NAMES node nodejs)
-if(NOT QTUNE_NPM OR NOT QTUNE_NODE)
-  message(FATAL_ERROR
-    "qtune: node and npm are needed at build time to inline Vega-Lite into the HTML reports "
-    "(src/report/web/package.json). Install them (Debian: apt-get install nodejs npm, or run "
-    "bash .ci/install-deps) and configure again.")
-endif()
-
+# minified bundles, compiled into qtune_report.
+# Included only when node and npm were found (the top-level CMakeLists.txt says so otherwise).
 set(QTUNE_REPORT_WEB_SRC ${CMAKE_CURRENT_SOURCE_DIR}/src/report/web)
 set(QTUNE_REPORT_WEB_DIR ${CMAKE_CURRENT_BINARY_DIR}/report-web)
 set(QTUNE_REPORT_WEB_STAMP ${QTUNE_REPORT_WEB_DIR}/npm-ci.stamp)
@@ -37,4 +29,4 @@ add_custom_command(
   COMMENT "Embedding the Vega bundles into report_assets.cpp"
   VERBATIM)
 
-target_sources(qtune PRIVATE ${QTUNE_REPORT_ASSETS_CPP})
+target_sources(qtune_report PRIVATE ${QTUNE_REPORT_ASSETS_CPP})

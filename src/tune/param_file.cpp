@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "qtune/error.hpp"
+#include "util/atomic_file.hpp"
 
 namespace qtune {
 

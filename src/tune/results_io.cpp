@@ -9,11 +9,11 @@
 #include <random>
 #include <sstream>
 
-#include "dataset/dataset_impl.hpp"
 #include "qtune/error.hpp"
 #include "qtune/pareto.hpp"
 #include "qtune/recommend.hpp"
 #include "qtune/sweep.hpp"
+#include "util/atomic_file.hpp"
 
 namespace qtune {
 
@@ -149,13 +149,6 @@ std::vector<measured_point> read_results_jsonl(const std::filesystem::path& path
     else by_key.emplace(p.key(), out.size()), out.push_back(p);
   }
   return out;
-}
-
-void write_file_atomic(const std::filesystem::path& path, const std::string& text) {
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  dataset_detail::atomic_file out(path);  // temporary beside path; flushed, fsynced and renamed by commit()
-  out.write(text.data(), text.size());
-  out.commit();
 }
 
 namespace {

@@ -31,8 +31,9 @@
 #include "qtune/recommend.hpp"
 #include "qtune/simd.hpp"
 #include "qtune/version.hpp"
-#include "report/report.hpp"
 #include "tune/review.hpp"
+#include "util/atomic_file.hpp"
+#include "util/byte_size.hpp"
 
 namespace qtune {
 
@@ -59,16 +60,6 @@ std::string utc_now() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-std::string human_bytes(double b) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(1);
-  if (b >= 1024.0 * 1024 * 1024) o << b / (1024.0 * 1024 * 1024) << " GiB";
-  else if (b >= 1024.0 * 1024) o << b / (1024.0 * 1024) << " MiB";
-  else if (b >= 1024.0) o << b / 1024.0 << " KiB";
-  else o << b << " B";
-  return o.str();
 }
 
 /// Exact distance (qtune/metric.hpp conventions) between a base row and a query, in double,
@@ -460,10 +451,11 @@ std::string runner::plan_text(const std::vector<build_plan>& builds) const {
 }
 
 /// report.html of the output folder: never fails the sweep (its results are already on disk).
-void write_sweep_report(const sweep_spec& spec, const sweep_outcome& out, const std::string& outcome,
-                        const data_facts& facts) {
+void write_sweep_report(const sweep_spec& spec, const sweep_options& options, const sweep_outcome& out,
+                        const std::string& outcome, const data_facts& facts) {
+  if (!options.write_report) return;
   try {
-    report::sweep_report_input in;
+    sweep_report_input in;
     in.name = spec.name.empty() ? std::string("sweep") : spec.name;
     in.points = out.points;
     in.target_recall = spec.target_recall;
@@ -474,7 +466,7 @@ void write_sweep_report(const sweep_spec& spec, const sweep_outcome& out, const 
       for (std::size_t i = 0; i < in.points.size(); ++i)
         if (in.points[i].key() == out.recommended->key()) in.recommended = i;
     in.facts = facts;
-    if (!in.points.empty()) write_file_atomic(out.output_dir / "report.html", report::render_sweep_report(in));
+    if (!in.points.empty()) options.write_report(out.output_dir / "report.html", in);
   } catch (const std::exception&) {
     // A report that cannot be written leaves the measured results intact; `tune report` retries.
   }
@@ -685,7 +677,7 @@ sweep_outcome runner::run() {
     out.status = sweep_status::interrupted;
     out.summary = "interrupted: " + std::to_string(points_.size()) + " points on disk in " + out.output_dir.string() +
                   "/ (rerun with --resume to continue)";
-    write_sweep_report(spec_, out, "interrupted: partial results", facts());
+    write_sweep_report(spec_, opt_, out, "interrupted: partial results", facts());
     return out;
   }
 
@@ -702,7 +694,7 @@ sweep_outcome runner::run() {
     std::filesystem::remove(param_path, ec);  // a stale file must not pass for this run's answer
     summary << rec.message;
     out.summary = summary.str();
-    write_sweep_report(spec_, out, rec.message, facts());
+    write_sweep_report(spec_, opt_, out, rec.message, facts());
     return out;
   }
   const measured_point& best = points_[*rec.chosen];
@@ -746,7 +738,7 @@ sweep_outcome runner::run() {
     write_file_atomic(out.output_dir / "recommended_neighbors.ivecs", bytes.str());
   }
   out.status = sweep_status::recommended;
-  write_sweep_report(spec_, out, "recommended: " + best.describe(), facts());
+  write_sweep_report(spec_, opt_, out, "recommended: " + best.describe(), facts());
   summary << rec.message << "\n"
           << "wrote " << param_path.string()
           << " (and results.jsonl, results.csv, pareto.csv, recommended_neighbors.ivecs, report.html)";

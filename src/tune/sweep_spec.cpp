@@ -12,9 +12,10 @@
 #include <set>
 #include <sstream>
 
-#include "core/fnv.hpp"
 #include "qtune/codec.hpp"
 #include "qtune/error.hpp"
+#include "util/byte_size.hpp"
+#include "util/hash.hpp"
 
 namespace qtune {
 
@@ -40,35 +41,6 @@ std::string sweep_spec::place(const std::string& key) const {
   auto it = where.find(key);
   if (it != where.end()) return it->second;
   return file.string();
-}
-
-std::string fnv1a_hex(const std::string& bytes) { return detail::hex16(detail::fnv1a64(bytes.data(), bytes.size())); }
-
-std::uint64_t parse_byte_size(const std::string& text) {
-  std::string s;
-  for (char c : text)
-    if (c != ' ' && c != '_') s += c;
-  std::size_t i = 0;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-  QTUNE_CHECK(i > 0, "expected a byte size such as 512MiB, 2GB or 1000000, got '", text, "'");
-  double value = 0;
-  try {
-    value = std::stod(s.substr(0, i));
-  } catch (...) {
-    fail("expected a byte size such as 512MiB, 2GB or 1000000, got '", text, "'");
-  }
-  std::string unit = s.substr(i);
-  std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return std::tolower(c); });
-  double mult = 0;
-  if (unit.empty() || unit == "b") mult = 1;
-  else if (unit == "k" || unit == "kb") mult = 1e3;
-  else if (unit == "m" || unit == "mb") mult = 1e6;
-  else if (unit == "g" || unit == "gb") mult = 1e9;
-  else if (unit == "kib") mult = 1024.0;
-  else if (unit == "mib") mult = 1024.0 * 1024;
-  else if (unit == "gib") mult = 1024.0 * 1024 * 1024;
-  QTUNE_CHECK(mult > 0, "unknown byte unit '", s.substr(i), "' in '", text, "' (use B, KB, MB, GB, KiB, MiB, GiB)");
-  return static_cast<std::uint64_t>(std::llround(value * mult));
 }
 
 namespace {

@@ -163,6 +163,9 @@ model read_safetensors(const std::filesystem::path& path) {
       QTUNE_CHECK(dv == 0 || count <= (std::uint64_t{1} << 62) / dv, f, ": tensor '", name, "' shape overflows");
       count *= dv;
     }
+    // count * elem must not wrap: a shape of [2^62] F32 would otherwise "need" 0 bytes.
+    QTUNE_CHECK(count <= std::numeric_limits<std::uint64_t>::max() / elem, f, ": tensor '", name, "' shape ",
+                shape.dump(), " of ", dtype, ": its byte size overflows 64 bits");
     for (auto d = shape.rbegin(); d != shape.rend(); ++d) e.t.ne.push_back(d->get<std::uint64_t>());
     if (e.t.ne.empty()) e.t.ne.push_back(1);  // a scalar
     const auto& off = v["data_offsets"];

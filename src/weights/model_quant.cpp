@@ -2,6 +2,7 @@
 // memory-budget planner over per-tensor size-vs-error fronts.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <regex>
@@ -49,6 +50,40 @@ error_stats measure(const float* x, const float* y, std::size_t n, double bytes)
     s.max_abs = std::max(s.max_abs, std::fabs(d));
   }
   return s;
+}
+
+// ---- non-finite weights -----------------------------------------------------------------------
+
+nonfinite_count count_nonfinite(const float* x, std::size_t n) noexcept {
+  nonfinite_count c;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (std::isfinite(x[i])) continue;
+    if (!c.any()) c.first_index = i;
+    if (std::isnan(x[i])) ++c.nan; else ++c.inf;
+  }
+  return c;
+}
+
+void check_finite(const tensor& t, const float* x, std::size_t n) {
+  const nonfinite_count c = count_nonfinite(x, n);
+  if (!c.any()) return;
+  const std::uint64_t i = c.first_index;
+  fail("tensor '", t.name, "' has ", c.nan, " NaN and ", c.inf, " Inf values; the first is at index ", i, " (row ",
+       i / t.ne[0], ", column ", i % t.ne[0], ") = ", x[i],
+       "; refusing it (pass --allow-nonfinite to replace NaN by 0 and Inf by the largest finite magnitude)");
+}
+
+nonfinite_count replace_nonfinite(float* x, std::size_t n) noexcept {
+  const nonfinite_count c = count_nonfinite(x, n);
+  if (!c.any()) return c;
+  float amax = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (std::isfinite(x[i])) amax = std::max(amax, std::fabs(x[i]));
+  for (std::size_t i = 0; i < n; ++i) {
+    if (std::isnan(x[i])) x[i] = 0;
+    else if (std::isinf(x[i])) x[i] = x[i] > 0 ? amax : -amax;
+  }
+  return c;
 }
 
 // ---- per-tensor choices -----------------------------------------------------------------------
@@ -144,14 +179,18 @@ const float* importance_for(const importance_map* imp, const tensor& t) {
   return it != imp->end() && it->second.size() == t.ne[0] ? it->second.data() : nullptr;
 }
 
-// Quantizes x (the tensor's values) to f; returns the bytes and fills the stats.
+// Quantizes x (the tensor's finite values) to f; returns the bytes and fills the stats. When a
+// decoded value is not finite (a scale that overflows fp16), sets *bad_index to its index (else
+// SIZE_MAX): the caller refuses or drops that choice.
 std::vector<std::uint8_t> encode_measure(const tensor& t, const std::vector<float>& x, wformat f, const float* qw,
-                                         error_stats* stats) {
+                                         error_stats* stats, std::size_t* bad_index) {
   const std::size_t n_per_row = t.ne[0], n_rows = x.size() / n_per_row;
   std::vector<std::uint8_t> bytes(row_size(f, n_per_row) * n_rows);
   quantize(f, x.data(), n_rows, n_per_row, bytes.data(), qw);
   std::vector<float> y(x.size());
   dequantize(f, bytes.data(), y.size(), y.data());
+  const nonfinite_count c = count_nonfinite(y.data(), y.size());
+  *bad_index = c.any() ? c.first_index : SIZE_MAX;
   *stats = measure(x.data(), y.data(), x.size(), static_cast<double>(bytes.size()));
   return bytes;
 }
@@ -170,7 +209,8 @@ void set_u32(std::vector<kv>& md, const std::string& key, std::uint32_t v) {
 
 }  // namespace
 
-quantized_model quantize_model(const model& m, const std::vector<wformat>& choice, const importance_map* importance) {
+quantized_model quantize_model(const model& m, const std::vector<wformat>& choice, const importance_map* importance,
+                               bool allow_nonfinite) {
   QTUNE_CHECK(choice.size() == m.tensors.size(), "quantize_model: ", choice.size(), " formats for ", m.tensors.size(),
               " tensors");
   quantized_model q;
@@ -184,13 +224,24 @@ quantized_model quantize_model(const model& m, const std::vector<wformat>& choic
     if (progress_enabled())
       report_progress("quantize", values_done, all_values, t.name + " -> " + to_string(f));
     values_done += t.n_values();
-    const std::vector<float> x = m.to_float(t);
+    std::vector<float> x = m.to_float(t);
     quantized_tensor qt;
+    if (allow_nonfinite) qt.nonfinite = replace_nonfinite(x.data(), x.size());
+    else check_finite(t, x.data(), x.size());
     qt.asked = choice[i];
     qt.info = t;
     qt.info.format = f;
     qt.info.flat_blocks = false;
-    std::vector<std::uint8_t> bytes = encode_measure(t, x, f, importance_for(importance, t), &qt.stats);
+    std::size_t bad = 0;
+    std::vector<std::uint8_t> bytes = encode_measure(t, x, f, importance_for(importance, t), &qt.stats, &bad);
+    if (bad != SIZE_MAX) {
+      const std::size_t bs = traits(f).blck_size, b0 = bad / bs * bs, b1 = std::min(b0 + bs, x.size());
+      float amax = 0;
+      for (std::size_t k = b0; k < b1; ++k) amax = std::max(amax, std::fabs(x[k]));
+      fail("tensor '", t.name, "' in ", to_string(f), ": the block of indices [", b0, ", ", b1, ") (largest |value| ",
+           amax, ") decodes to non-finite values: its scale overflows the format; keep the tensor wider, e.g. "
+           "--tensor-type '", t.name, "=f32'");
+    }
     // Each tensor starts 32-aligned in the buffer too, so the buffer mirrors the file layout.
     while (q.data.size() % 32) q.data.push_back(0);
     qt.info.offset = q.data.size();
@@ -285,14 +336,18 @@ plan_result make_plan(const model& m, const plan_options& opt, const importance_
       mine = {*f};
       pt.forced = true;
     }
-    const std::vector<float> x = m.to_float(t);
+    std::vector<float> x = m.to_float(t);
+    if (opt.allow_nonfinite) replace_nonfinite(x.data(), x.size());
+    else check_finite(t, x.data(), x.size());
     const float* qw = importance_for(importance, t);
     std::vector<plan_candidate> all;
     for (const wformat want : mine) {
       const wformat f = effective_format(t, want);
       if (std::any_of(all.begin(), all.end(), [&](const plan_candidate& c) { return c.format == f; })) continue;
       error_stats s;
-      encode_measure(t, x, f, qw, &s);
+      std::size_t bad = 0;
+      encode_measure(t, x, f, qw, &s, &bad);
+      if (bad != SIZE_MAX) continue;  // this format cannot hold the tensor's range
       all.push_back({f, static_cast<std::uint64_t>(s.bytes), s.sum_x2 > 0 ? s.sse / s.sum_x2 : 0.0});
     }
     // Keep the tensor's own front (smaller bytes, smaller error), ascending by size.

@@ -14,16 +14,18 @@
 #include <string>
 #include <vector>
 
-#include "core/fnv.hpp"
+#include "index/graph_kernels.hpp"
 #include "index/graph_layout.hpp"
 #include "index/hnsw_index.hpp"
 #include "index/hnswlib_graph.hpp"
+#include "util/hash.hpp"
 #include "index/index_file.hpp"
 #include "qtune/codec.hpp"
 #include "qtune/dataset.hpp"
 #include "qtune/error.hpp"
 #include "qtune/ground_truth.hpp"
 #include "qtune/index.hpp"
+#include "qtune/simd.hpp"
 #include "test_data.hpp"
 
 using namespace qtune;
@@ -325,8 +327,37 @@ TEST(hnswlib_coupling, installed_hnswlib_is_the_version_the_coupling_was_written
     }
   ASSERT_FALSE(header.empty()) << "hnswlib/hnswalg.h not found under /usr/include or /usr/local/include";
   const std::string text = detail::read_file_bytes(header);
-  const std::uint64_t h = detail::fnv1a64(text.data(), text.size());
+  const std::uint64_t h = fnv1a64(text.data(), text.size());
   EXPECT_EQ(h, 0x13abf4959c101bc3ull) << header << " (FNV-1a " << std::hex << h
                        << ") is not hnswlib 0.6.2's hnswalg.h, which src/index/hnswlib_graph.cpp was written for: "
                           "check the members it uses and update the known hash";
+}
+
+TEST(graph_kernels, integer_dot_equals_scalar_reference_on_real_codes) {
+  QTUNE_REQUIRE_DATA_FILE(fm_base, "fmnist10k/fmnist_base.fvecs");
+  QTUNE_REQUIRE_DATA_FILE(fm_query, "fmnist10k/fmnist_query.fvecs");
+  const real_set s = load_set(fm_base, fm_query, 500, 8);
+  auto c = make_codec("sq8", s.dim, metric::l2);
+  c->train(s.n, s.base.data());
+  // codes at odd offsets and strides, dims that are not multiples of the vector width
+  for (std::size_t dim : {s.dim, std::size_t(50), std::size_t(33), std::size_t(7)}) {
+    const std::size_t stride = dim + 3;
+    std::vector<std::uint8_t> all(s.n * s.dim), base(s.n * stride + 1);
+    c->encode(s.n, s.base.data(), all.data());
+    for (std::size_t i = 0; i < s.n; ++i) std::memcpy(base.data() + 1 + i * stride, all.data() + i * s.dim, dim);
+    std::vector<std::uint32_t> ids(s.n);
+    for (std::size_t i = 0; i < s.n; ++i) ids[i] = static_cast<std::uint32_t>((i * 7919) % s.n);
+    std::vector<std::int16_t> w((dim + 63) / 64 * 64, 0);
+    std::mt19937 rng(5);
+    const int limit = static_cast<int>(std::min<std::size_t>(32767, 2147483647ull / (255 * dim)));
+    for (std::size_t j = 0; j < dim; ++j) w[j] = static_cast<std::int16_t>(int(rng() % (2 * limit + 1)) - limit);
+    std::vector<std::int32_t> ref(s.n), got(s.n);
+    detail::graph_kernels::dot_u8_i16_batch_scalar(w.data(), base.data() + 1, stride, ids.data(), s.n, dim, ref.data());
+    for (simd_level level : {simd_level::avx2, simd_level::avx512}) {
+      if (level > detected_simd_level()) continue;
+      SCOPED_TRACE(detail::graph_kernels::dot_u8_i16_batch_name(level));
+      detail::graph_kernels::dot_u8_i16_batch(level)(w.data(), base.data() + 1, stride, ids.data(), s.n, dim, got.data());
+      EXPECT_EQ(ref, got) << "dim " << dim;
+    }
+  }
 }

@@ -322,10 +322,12 @@ TEST(index_hnsw, memory_matches_the_formula) {
     const codec& c = hn.graph_codec();
     const std::size_t M = 16, n = d.n, stride = hn.layout().stride();
     // one record per node (code, then 2M level-0 ids of 2 bytes, since n < 65535), at most
-    // 64-byte aligned; labels (4), levels (1) and upper-level offsets (8) per node
+    // 64-byte aligned; labels (4), levels (1) and upper-level offsets (4) per node, and for sq8
+    // the integer path's |x|^2 (4)
     EXPECT_GE(stride, c.code_size() + 2 * M * 2);
     EXPECT_LE(stride, c.code_size() + 2 * M * 2 + 64);
-    const std::size_t fixed = n * stride + n * (4 + 1) + (n + 1) * 8 + c.table_bytes();
+    const std::size_t norms = std::string(name) == "sq8" ? n * 4 : 0;
+    const std::size_t fixed = n * stride + n * (4 + 1) + (n + 1) * 4 + norms + c.table_bytes();
     const index_memory mem = idx->memory();
     ASSERT_GE(mem.resident_bytes, fixed);
     const std::size_t upper = mem.resident_bytes - fixed;

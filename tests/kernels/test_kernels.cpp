@@ -122,7 +122,7 @@ TEST(kernels_dispatch, at_returns_the_requested_level_clamped_to_the_cpu) {
   EXPECT_FALSE(at(simd_level::avx2).vnni);
   // the AVX-512 table uses VNNI exactly when the CPU has it
   if (detected_simd_level() == simd_level::avx512)
-    EXPECT_EQ(at(simd_level::avx512).vnni, qtune::kernels::detail::cpu_has_avx512_vnni());
+    EXPECT_EQ(at(simd_level::avx512).vnni, qtune::cpu_has_avx512_vnni());
 }
 
 TEST(kernels_dispatch, active_follows_scoped_simd_level) {

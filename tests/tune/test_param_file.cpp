@@ -8,6 +8,7 @@
 #include "qtune/error.hpp"
 #include "qtune/param_file.hpp"
 #include "qtune/sweep.hpp"
+#include "util/atomic_file.hpp"
 
 namespace {
 

@@ -141,12 +141,4 @@ TEST(tune_spec, hash_changes_with_measured_settings_only) {
   EXPECT_NE(qtune::spec_hash(a), qtune::spec_hash(b));
 }
 
-TEST(tune_spec, byte_sizes) {
-  EXPECT_EQ(qtune::parse_byte_size("123"), 123u);
-  EXPECT_EQ(qtune::parse_byte_size("64MiB"), 64u << 20);
-  EXPECT_EQ(qtune::parse_byte_size("1.5 GB"), 1500000000u);
-  EXPECT_THROW(qtune::parse_byte_size("MiB"), qtune::error);
-  EXPECT_THROW(qtune::parse_byte_size("3 furlongs"), qtune::error);
-}
-
 }  // namespace

@@ -152,3 +152,13 @@ TEST(weights_safetensors, rejects_bad_npy) {
     QTUNE_EXPECT_ERROR(w::read_npy(c.write("shape.npy")), "shape.npy", "shape");
   }
 }
+
+// Issue 14: shape [2^62] F32 "needs" 2^64 bytes, which wrapped to 0 and matched 0 data bytes.
+TEST(weights_safetensors, rejects_shape_whose_byte_size_wraps) {
+  for (const std::string dtype : {"F32", "F16", "BF16"}) {
+    const std::string h = R"({"a":{"dtype":")" + dtype + R"(","shape":[4611686018427387904],"data_offsets":[0,0]}})";
+    QTUNE_EXPECT_ERROR(w::read_safetensors(st(h, 0).write("wrap.safetensors")), "wrap.safetensors", "'a'");
+  }
+  const std::string h2 = R"({"a":{"dtype":"F32","shape":[2147483648,2147483648],"data_offsets":[0,0]}})";
+  QTUNE_EXPECT_ERROR(w::read_safetensors(st(h2, 0).write("wrap2.safetensors")), "wrap2.safetensors", "'a'");
+}

@@ -1,12 +1,14 @@
 #pragma once
-// FNV-1a 64-bit: the hash behind every content key and checksum qtune writes (dataset and spec
-// hashes, index-file and ground-truth-cache checksums). Internal to the library.
+// Hashing: FNV-1a 64-bit, the hash behind every content key and checksum qtune writes (dataset
+// and spec hashes, index-file and ground-truth-cache checksums). Internal to the library.
+// Header-only and free of STL functions except hex16/fnv1a_hex.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <string_view>
 
-namespace qtune::detail {
+namespace qtune {
 
 inline constexpr std::uint64_t fnv1a_offset = 0xcbf29ce484222325ull;
 inline constexpr std::uint64_t fnv1a_prime = 0x100000001b3ull;
@@ -40,4 +42,7 @@ inline std::string hex16(std::uint64_t h) {
   return buf;
 }
 
-}  // namespace qtune::detail
+/// hex16(fnv1a64(bytes)): the spec hash and other content keys.
+inline std::string fnv1a_hex(std::string_view bytes) { return hex16(fnv1a64(bytes.data(), bytes.size())); }
+
+}  // namespace qtune
