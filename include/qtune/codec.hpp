@@ -112,6 +112,31 @@ class codec {
   metric metric_;
 };
 
+// --- codec names, parsed ---------------------------------------------------------------------
+/// The family of a codec name (the part before any ':' suffix, without "rot,").
+enum class codec_family { fp32, fp16, bf16, sq, pq, bin };
+/// How a scalar quantizer learns its per-dimension range.
+enum class codec_sq_range { minmax, quantile };
+
+/// A parsed codec name: the one typed form every layer reads instead of comparing strings.
+/// parse_codec_spec(s.to_string()) == s for every valid s.
+struct codec_spec {
+  codec_family kind = codec_family::fp32;
+  bool rotate = false;          ///< "rot,<codec>": a random rotation first
+  int bits = 8;                 ///< sq: 8 or 4; pq: nbits (4 or 8); bin: 1
+  codec_sq_range range = codec_sq_range::minmax;
+  double quantile = 0.0;        ///< codec_sq_range::quantile: clip at q and 1 - q
+  std::size_t m = 0;            ///< pq: number of subquantizers
+
+  /// Canonical spelling (default sq range without suffix), e.g. "rot,pq16x8", "sq4".
+  std::string to_string() const;
+  bool operator==(const codec_spec&) const = default;
+};
+/// Parses a codec name (case-insensitive, spaces ignored); throws qtune::error naming it.
+codec_spec parse_codec_spec(std::string_view name);
+/// "fp32" "fp16" "bf16" "sq" "pq" "bin".
+std::string to_string(codec_family f);
+
 /// Creates an untrained codec from its name. Throws qtune::error naming the bad name.
 std::unique_ptr<codec> make_codec(std::string_view name, std::size_t dim, metric m);
 /// Canonical spelling of a codec name (parses and re-prints; "SQ8" -> "sq8").

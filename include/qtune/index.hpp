@@ -10,13 +10,28 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "qtune/dataset.hpp"
 #include "qtune/metric.hpp"
 
 namespace qtune {
 
-/// Build-time and search-time parameters of one index. Names match the sweep YAML and the
+/// The index families. A kind is spelled "hnsw" or "faiss:<factory string>" in YAML, results and
+/// parameter files; parse_index_kind(k.to_string()) == k.
+enum class index_family { hnsw, faiss };
+struct index_kind {
+  index_family family = index_family::hnsw;
+  std::string factory;             ///< faiss only: the index_factory string, e.g. "HNSW32,SQ8"
+  std::string to_string() const;
+  bool operator==(const index_kind&) const = default;
+};
+/// Parses "hnsw" | "faiss:<factory>"; throws qtune::error naming the bad kind.
+index_kind parse_index_kind(std::string_view name);
+
+/// Build-time and search-time parameters of one index: the one configuration type of qtune.
+/// The sweep plans with it (work_unit), results carry it (measured_point::config), parameter
+/// files store it (recommended_params::config) and the library builds from it. Names match the sweep YAML and the
 /// recommended parameter file.
 struct index_config {
   std::string kind = "hnsw";       ///< "hnsw" or "faiss:<factory string>"
@@ -34,6 +49,17 @@ struct index_config {
   /// distances; links are then transplanted onto the codes), "codes" = the codec's symmetric
   /// code-to-code distance. The graph always stores codes and is searched asymmetrically.
   std::string graph_source = "float";
+
+  /// The parsed kind (kind is kept spelled, as files write it).
+  index_kind parsed_kind() const { return parse_index_kind(kind); }
+  bool is_hnsw() const { return parsed_kind().family == index_family::hnsw; }
+  /// "hnsw|sq8|M16|efc100" (hnsw) or "faiss:HNSW32|efc40": identifies a build.
+  std::string build_key() const;
+  /// build_key() + "|ef64|rr0": identifies a build with its search settings.
+  std::string key() const;
+  /// "hnsw sq8 M=16 efC=100" (the build) and, with search settings, " ef=64 rerank=4".
+  std::string describe_build() const;
+  std::string describe() const;
 };
 
 /// Bytes of memory, in two parts: what must stay in RAM to search (graph + codes + codec

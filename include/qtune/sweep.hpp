@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "qtune/index.hpp"
 #include "qtune/sweep_spec.hpp"
 
 namespace qtune {
@@ -32,11 +33,12 @@ struct recall_ci {
   double value = 0, lo = 0, hi = 0;
 };
 
-/// One measured point: a build (kind, codec, m, ef_construction) and search settings.
+/// One measured point: a configuration (a build and its search settings) and what was measured.
 struct measured_point {
-  std::string kind = "hnsw";     ///< "hnsw" or "faiss:<factory>"
-  std::string codec;             ///< codec name (hnsw), "" for faiss
-  std::size_t m = 0, ef_construction = 0, ef_search = 0, rerank = 0;
+  /// The configuration measured: kind, codec, m, ef_construction, ef_search, rerank (faiss
+  /// kinds: codec "" and m 0). distance/seed/threads are the sweep's; results files do not
+  /// store them.
+  index_config config = hnsw_point_config();
   bool auto_found = false;       ///< the smallest ef reaching the target (ef_search: auto)
   std::size_t auto_probes = 0;   ///< efSearch values tried to find it
 
@@ -50,15 +52,34 @@ struct measured_point {
   std::size_t n_base = 0, n_tuning = 0, n_validation = 0;
   double build_seconds = 0;
   std::string spec_hash;
+  std::string host;              ///< hostname of the machine that measured it ("" in old files)
+  std::string cpu;               ///< its CPU model (cpu_description()); "" in old files
+  /// Latency figures disagreed (single-thread QPS vs 1/p50, or repetitions spread) even after
+  /// one re-measurement: the machine was busy. See noisy_measurement().
+  bool noisy = false;
+  double load_average = -1;      ///< 1-minute load average when measured (-1 unknown)
 
   std::size_t total_bytes() const noexcept { return resident_bytes + rerank_bytes; }
   /// "hnsw|sq8|M16|efc100" — identifies the build.
-  std::string build_key() const;
+  std::string build_key() const { return config.build_key(); }
   /// build_key() + "|ef64|rr0" — identifies the point (resume skips known keys).
-  std::string key() const;
+  std::string key() const { return config.key(); }
   /// A human one-liner: "hnsw sq8 M=16 efC=100 ef=64 rerank=4".
-  std::string describe() const;
+  std::string describe() const { return config.describe(); }
+
+ private:
+  static index_config hnsw_point_config() {
+    index_config c;
+    c.m = 0, c.ef_construction = 0, c.ef_search = 0, c.codec.clear();
+    return c;
+  }
 };
+
+/// Whether a point's latency figures look disturbed: the single-thread QPS differs from
+/// 1 / p50 by more than `qps_ratio` (either way; p50 is robust, the mean is not), or the p50 of
+/// the repetitions spreads by more than `spread` (max/min - 1). A point with one repetition
+/// is judged on the QPS test alone.
+bool noisy_measurement(const measured_point& p, double qps_ratio = 2.0, double spread = 0.5);
 
 /// JSON object (one line, no newline) and back. from_json_line throws qtune::error on bad input.
 std::string to_json_line(const measured_point& p);
@@ -96,6 +117,8 @@ struct sweep_report_input {
 struct sweep_options {
   bool resume = false;           ///< keep results.jsonl points with the same spec hash
   bool dry_run = false;          ///< only plan (see sweep_outcome::plan_text)
+  /// With resume: measure again the points that were flagged noisy (measured_point::noisy).
+  bool remeasure_noisy = false;
   std::function<void(const sweep_progress&)> on_progress;
   /// Polled between steps; set (e.g. by a SIGINT handler) to stop cleanly.
   const std::atomic<bool>* stop = nullptr;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,17 @@ struct sweep_spec {
   /// The place of a key, or the file name when unknown.
   std::string place(const std::string& key) const;
 };
+
+/// Command-line overrides of a spec (tune, tune plan/run/submit): unset fields keep the spec's.
+struct spec_overrides {
+  std::optional<double> target_recall;       ///< (0, 1]
+  std::optional<long> k;                     ///< 1..1000
+  std::optional<long> threads;               ///< >= 0 (0 = all cores)
+  std::filesystem::path output;              ///< empty: keep
+  bool empty() const { return !target_recall && !k && !threads && output.empty(); }
+};
+/// Applies o to spec; throws qtune::error ("--k must be in 1..1000, got 0") on a bad value.
+void apply_overrides(sweep_spec& spec, const spec_overrides& o);
 
 /// Parses a spec file. Throws qtune::error "FILE:LINE:COL: ..." on any problem.
 sweep_spec parse_sweep_spec(const std::filesystem::path& path);

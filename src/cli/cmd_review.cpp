@@ -4,6 +4,7 @@
 // outside the measured interval (a file edited by hand), or the data changed.
 #include <cmath>
 #include <cstdio>
+#include <iomanip>
 #include <ctime>
 #include <iostream>
 #include <memory>
@@ -55,6 +56,18 @@ std::string ratio(double recorded, double measured) {
   char b[32];
   std::snprintf(b, sizeof b, "x%.2f", measured / recorded);
   return b;
+}
+
+/// How busy the machine was while measuring: load averages and the noisy-latency test.
+std::string machine_load_line(const qtune::review_outcome& out, const qtune::measured_point& now) {
+  std::ostringstream t;
+  t << "  machine load while measuring: ";
+  if (out.load_before < 0) t << "unknown";
+  else t << std::fixed << std::setprecision(2) << out.load_before << " before, " << out.load_after << " after (1-min average)";
+  t << (now.noisy ? "; latency figures look disturbed (noisy: QPS vs 1/p50 or repetitions disagree): a busy machine"
+                  : "; latency figures consistent")
+    << "\n";
+  return t.str();
 }
 
 std::string utc_now() {
@@ -172,6 +185,7 @@ void run_review(const review_options& o) {
   row(t, "queries hash", rp.provenance.queries_hash, out.queries_hash, queries_ok ? "same" : "CHANGED");
   t << "  (latency, QPS and build time depend on the machine: shown, not checked; recorded on "
     << rp.provenance.cpu << ")\n";
+  t << machine_load_line(out, now);
   if (!o.dump_neighbors.empty()) {
     int_matrix ids;
     ids.rows = out.validation_found.nq;

@@ -25,20 +25,10 @@ static_assert(std::endian::native == std::endian::little, "codec streams are wri
 
 // --- names ----------------------------------------------------------------------------------
 
-enum class family { fp32, fp16, bf16, sq, pq, bin };
-enum class sq_range { minmax, quantile };
-
-struct codec_spec {
-  family kind = family::fp32;
-  bool rotate = false;
-  int bits = 8;                 ///< sq: 8 or 4; pq: nbits (4 or 8)
-  sq_range range = sq_range::minmax;
-  double quantile = 0.0;        ///< sq_range::quantile: clip at q and 1 - q
-  std::size_t m = 0;            ///< pq: number of subquantizers
-
-  /// Canonical spelling (default sq range without suffix).
-  std::string to_string() const;
-};
+// The parsed form is public (qtune::codec_spec, qtune/codec.hpp); these are its short names here.
+using family = codec_family;
+using sq_range = codec_sq_range;
+using qtune::codec_spec;
 
 /// Parses a codec name (case-insensitive, spaces ignored); throws qtune::error naming it.
 codec_spec parse_codec_name(std::string_view name);

@@ -49,7 +49,8 @@ codec_spec default_sq_range(int bits) {
   return s;
 }
 
-std::string codec_spec::to_string() const {
+std::string spec_to_string(const codec_spec& s) {
+  const auto& [kind, rotate, bits, range, quantile, m] = s;
   std::string out = rotate ? "rot," : "";
   switch (kind) {
     case family::fp32: return out + "fp32";
@@ -162,6 +163,22 @@ std::unique_ptr<codec> make_codec(std::string_view name, std::size_t dim, metric
   }
   if (s.rotate) c = make_rot_codec(std::move(c), dim, m);
   return c;
+}
+
+std::string codec_spec::to_string() const { return spec_to_string(*this); }
+
+codec_spec parse_codec_spec(std::string_view name) { return parse_codec_name(name); }
+
+std::string to_string(codec_family f) {
+  switch (f) {
+    case codec_family::fp32: return "fp32";
+    case codec_family::fp16: return "fp16";
+    case codec_family::bf16: return "bf16";
+    case codec_family::sq: return "sq";
+    case codec_family::pq: return "pq";
+    case codec_family::bin: return "bin";
+  }
+  return "?";
 }
 
 std::string canonical_codec_name(std::string_view name) { return parse_codec_name(name).to_string(); }

@@ -16,7 +16,7 @@ namespace qtune::report {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string codec_label(const measured_point& p) { return p.kind == "hnsw" ? p.codec : p.kind; }
+std::string codec_label(const measured_point& p) { return p.config.is_hnsw() ? p.config.codec : p.config.kind; }
 
 sweep_report_input load_sweep_dir(const fs::path& dir, std::optional<double> target_recall) {
   QTUNE_CHECK(fs::is_directory(dir), dir.string(), ": not a folder (expected a sweep's output folder)");
@@ -155,11 +155,11 @@ page sweep_report_page(const sweep_report_input& in) {
     const recall_ci& r = in.steer_by == recall_measure::ids ? p.tuning_recall_ids : p.tuning_recall_distance;
     values.push_back({{"config", p.describe()},
                       {"codec", codec_label(p)},
-                      {"m", p.m},
-                      {"ef_construction", p.ef_construction},
-                      {"ef_search", p.ef_search},
-                      {"rerank", p.rerank},
-                      {"rerank_label", p.rerank ? "x" + std::to_string(p.rerank) : std::string("off")},
+                      {"m", p.config.m},
+                      {"ef_construction", p.config.ef_construction},
+                      {"ef_search", p.config.ef_search},
+                      {"rerank", p.config.rerank},
+                      {"rerank_label", p.config.rerank ? "x" + std::to_string(p.config.rerank) : std::string("off")},
                       {"recall", r.value},
                       {"recall_ci", "[" + fmt(r.lo, 4) + ", " + fmt(r.hi, 4) + "]"},
                       {"val_recall", validation_recall(p, in.steer_by)},
@@ -219,10 +219,10 @@ page sweep_report_page(const sweep_report_input& in) {
     t.rows.push_back({table_cell{p.describe() + (in.recommended && *in.recommended == i ? "  (recommended)" : ""),
                                  {}, p.key()},
                       table_cell{codec_label(p), {}, {}},
-                      n(static_cast<double>(p.m), 0),
-                      n(static_cast<double>(p.ef_construction), 0),
-                      n(static_cast<double>(p.ef_search), 0),
-                      n(static_cast<double>(p.rerank), 0),
+                      n(static_cast<double>(p.config.m), 0),
+                      n(static_cast<double>(p.config.ef_construction), 0),
+                      n(static_cast<double>(p.config.ef_search), 0),
+                      n(static_cast<double>(p.config.rerank), 0),
                       n(r.value, 4),
                       table_cell{"[" + fmt(r.lo, 4) + ", " + fmt(r.hi, 4) + "]", r.lo, {}},
                       n(validation_recall(p, in.steer_by), 4),

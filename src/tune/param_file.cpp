@@ -8,8 +8,10 @@
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
+#include <optional>
 #include <sstream>
 
+#include "qtune/codec.hpp"
 #include "qtune/error.hpp"
 #include "util/atomic_file.hpp"
 
@@ -45,31 +47,20 @@ std::string ci(const recall_ci& r) {
   return "{value: " + num(r.value) + ", ci95: [" + num(r.lo) + ", " + num(r.hi) + "]}";
 }
 
-/// The codec family and its numbers, parsed from a canonical name.
-struct codec_parts {
-  bool rotated = false;
-  std::string family;        // fp32 fp16 bf16 sq8 sq4 pq bin other
-  std::size_t pq_m = 0, pq_bits = 0;
-};
+/// The parsed codec of a configuration; empty for a name no codec parser knows (the deploy
+/// section then says there is no equivalent rather than failing to render a loaded file).
+using parsed_codec = std::optional<codec_spec>;
 
-codec_parts split_codec(std::string name) {
-  codec_parts c;
-  if (name.rfind("rot,", 0) == 0) {
-    c.rotated = true;
-    name = name.substr(4);
+parsed_codec parse_codec_or_none(const std::string& name) {
+  try {
+    return parse_codec_spec(name);
+  } catch (const error&) {
+    return std::nullopt;
   }
-  const std::string base = name.substr(0, name.find(':'));
-  if (base == "fp32" || base == "fp16" || base == "bf16" || base == "sq8" || base == "sq4" || base == "bin") {
-    c.family = base;
-  } else if (base.rfind("pq", 0) == 0) {
-    c.family = "pq";
-    unsigned m = 0, b = 8;
-    if (std::sscanf(base.c_str(), "pq%ux%u", &m, &b) >= 1) c.pq_m = m, c.pq_bits = b;
-  } else {
-    c.family = base;
-  }
-  return c;
 }
+
+/// Whether c is of family f (and, when bits != 0, of that width): "sq8" is (sq, 8).
+bool is(const parsed_codec& c, codec_family f, int bits = 0) { return c && c->kind == f && (bits == 0 || c->bits == bits); }
 
 std::string metric_word(metric m, const char* l2, const char* ip, const char* cosine) {
   switch (m) {
@@ -82,38 +73,33 @@ std::string metric_word(metric m, const char* l2, const char* ip, const char* co
 
 }  // namespace
 
-std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size_t k) {
-  std::ostringstream o;
-  const std::size_t r = cfg.rerank;
-  const std::string M = std::to_string(cfg.m), efc = std::to_string(cfg.ef_construction),
-                    ef = std::to_string(cfg.ef_search);
-  if (cfg.kind.rfind("faiss:", 0) == 0) {
-    const std::string factory = cfg.kind.substr(6);
-    o << "  faiss:\n"
-      << "    factory: " << q(factory) << "        # faiss.index_factory(d, factory, metric)\n"
-      << "    efSearch: " << ef << "        # faiss.ParameterSpace().set_index_parameter(index, \"efSearch\", "
-      << ef << ")\n"
-      << "    efConstruction: " << efc << "   # index.hnsw.efConstruction, set before add()\n"
-      << "  note: " << q("measured as a FAISS index; other systems: translate the factory string by hand") << "\n";
-    return o.str();
-  }
-  const codec_parts c = split_codec(cfg.codec);
-  const std::size_t ef_eff = std::max(cfg.ef_search, k * std::max<std::size_t>(r, 1));
-  // --- FAISS ---
+namespace {
+
+/// What every deploy spelling reads: the configuration, spelled and parsed once.
+struct deploy_inputs {
+  const index_config& cfg;
+  std::size_t dim, k, r, ef_eff;
+  std::string M, efc, ef;
+  parsed_codec c;
+};
+
+void deploy_faiss(std::ostringstream& o, const deploy_inputs& d) {
+  const auto& [cfg, dim, k, r, ef_eff, M, efc, ef, c] = d;
+  (void)cfg, (void)dim, (void)k, (void)r, (void)ef_eff, (void)M, (void)efc, (void)ef, (void)c;
   std::string storage, faiss_note;
-  if (c.family == "fp32") storage = "Flat";
-  else if (c.family == "fp16") storage = "SQfp16";
-  else if (c.family == "bf16") storage = "SQbf16", faiss_note = "SQbf16 needs FAISS >= 1.8; 1.7.3 has no bf16";
-  else if (c.family == "sq8") storage = "SQ8";
-  else if (c.family == "sq4") storage = "SQ4";
+  if (is(c, codec_family::fp32)) storage = "Flat";
+  else if (is(c, codec_family::fp16)) storage = "SQfp16";
+  else if (is(c, codec_family::bf16)) storage = "SQbf16", faiss_note = "SQbf16 needs FAISS >= 1.8; 1.7.3 has no bf16";
+  else if (is(c, codec_family::sq, 8)) storage = "SQ8";
+  else if (is(c, codec_family::sq, 4)) storage = "SQ4";
   std::string factory;
-  if (c.family == "pq") {
-    factory = "HNSW" + M + "_PQ" + std::to_string(c.pq_m) + (c.pq_bits == 8 ? "" : "x" + std::to_string(c.pq_bits));
+  if (is(c, codec_family::pq)) {
+    factory = "HNSW" + M + "_PQ" + std::to_string(c->m) + (c->bits == 8 ? "" : "x" + std::to_string(c->bits));
     faiss_note = "IndexHNSWPQ builds its graph on PQ codes; qtune builds it as recorded in index.kind";
   } else if (!storage.empty()) {
     factory = "HNSW" + M + "," + storage;
   }
-  if (!factory.empty() && c.rotated) {
+  if (!factory.empty() && c->rotate) {
     factory = "RR" + std::to_string(dim) + "," + factory;
     faiss_note += std::string(faiss_note.empty() ? "" : "; ") + "rotation: RR is a random rotation, not qtune's";
   }
@@ -121,7 +107,7 @@ std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size
   o << "  faiss:\n";
   if (factory.empty()) {
     o << "    note: "
-      << q(c.family == "bin" ? "no FAISS float-index equivalent of bin: IndexBinaryHNSW (\"BHNSW" + M +
+      << q(is(c, codec_family::bin) ? "no FAISS float-index equivalent of bin: IndexBinaryHNSW (\"BHNSW" + M +
                                    "\") searches sign bits you make yourself, by Hamming distance, without rerank"
                              : "no FAISS equivalent of codec " + cfg.codec)
       << "\n";
@@ -132,24 +118,32 @@ std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size
     if (r > 0) o << "    k_factor: " << r << "    # IndexRefineFlat.k_factor (rerank)\n";
     if (!faiss_note.empty()) o << "    note: " << q(faiss_note) << "\n";
   }
-  // --- hnswlib ---
+}
+
+void deploy_hnswlib(std::ostringstream& o, const deploy_inputs& d) {
+  const auto& [cfg, dim, k, r, ef_eff, M, efc, ef, c] = d;
+  (void)cfg, (void)dim, (void)k, (void)r, (void)ef_eff, (void)M, (void)efc, (void)ef, (void)c;
   o << "  hnswlib:\n"
     << "    space: " << q(metric_word(cfg.distance, "l2", "ip", "cosine")) << "\n"
     << "    M: " << M << "\n"
     << "    ef_construction: " << efc << "\n"
     << "    ef: " << ef << "    # index.set_ef(" << ef << ")\n";
-  if (c.family != "fp32" || r > 0)
+  if (!is(c, codec_family::fp32) || r > 0)
     o << "    note: " << q("hnswlib stores float32 only: no equivalent of codec " + cfg.codec +
                          (r > 0 ? " or of rerank" : "") + "; this is the fp32 graph with the same M/ef")
       << "\n";
-  // --- Qdrant ---
+}
+
+void deploy_qdrant(std::ostringstream& o, const deploy_inputs& d) {
+  const auto& [cfg, dim, k, r, ef_eff, M, efc, ef, c] = d;
+  (void)cfg, (void)dim, (void)k, (void)r, (void)ef_eff, (void)M, (void)efc, (void)ef, (void)c;
   o << "  qdrant:\n"
     << "    hnsw_config: {m: " << M << ", ef_construct: " << efc << "}\n";
   std::string qnote;
-  if (c.family == "sq8") {
+  if (is(c, codec_family::sq, 8)) {
     o << "    quantization_config: {scalar: {type: int8, always_ram: true}}\n";
-  } else if (c.family == "pq" && c.pq_m > 0) {
-    const double ratio = static_cast<double>(dim) * 4.0 / (static_cast<double>(c.pq_m) * c.pq_bits / 8.0);
+  } else if (is(c, codec_family::pq) && c->m > 0) {
+    const double ratio = static_cast<double>(dim) * 4.0 / (static_cast<double>(c->m) * c->bits / 8.0);
     const char* allowed[] = {"x4", "x8", "x16", "x32", "x64"};
     const double values[] = {4, 8, 16, 32, 64};
     int best = 0;
@@ -157,65 +151,77 @@ std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size
       if (std::fabs(std::log(values[i] / ratio)) < std::fabs(std::log(values[best] / ratio))) best = i;
     o << "    quantization_config: {product: {compression: " << allowed[best] << ", always_ram: true}}\n";
     qnote = "qtune's PQ compresses " + num(ratio) + "x; Qdrant offers x4..x64, nearest chosen";
-  } else if (c.family == "bin") {
+  } else if (is(c, codec_family::bin)) {
     o << "    quantization_config: {binary: {always_ram: true}}\n";
-  } else if (c.family == "fp16") {
+  } else if (is(c, codec_family::fp16)) {
     o << "    vectors: {datatype: float16}\n";
-  } else if (c.family == "fp32") {
+  } else if (is(c, codec_family::fp32)) {
     o << "    quantization_config: null\n";
   } else {
     qnote = "no Qdrant equivalent of codec " + cfg.codec + " (scalar quantization is int8 only)";
   }
   o << "    search_params: {hnsw_ef: " << ef;
   if (r > 0) o << ", quantization: {rescore: true, oversampling: " << r << "}";
-  else if (c.family == "sq8" || c.family == "pq" || c.family == "bin") o << ", quantization: {rescore: false}";
+  else if (is(c, codec_family::sq, 8) || is(c, codec_family::pq) || is(c, codec_family::bin)) o << ", quantization: {rescore: false}";
   o << "}\n";
   if (!qnote.empty()) o << "    note: " << q(qnote) << "\n";
-  // --- Weaviate ---
+}
+
+void deploy_weaviate(std::ostringstream& o, const deploy_inputs& d) {
+  const auto& [cfg, dim, k, r, ef_eff, M, efc, ef, c] = d;
+  (void)cfg, (void)dim, (void)k, (void)r, (void)ef_eff, (void)M, (void)efc, (void)ef, (void)c;
   o << "  weaviate:\n"
     << "    vectorIndexType: hnsw\n"
     << "    vectorIndexConfig:\n"
     << "      maxConnections: " << M << "\n"
     << "      efConstruction: " << efc << "\n"
     << "      ef: " << ef << "\n";
-  if (c.family == "sq8") o << "      sq: {enabled: true" << (r > 0 ? ", rescoreLimit: " + std::to_string(k * r) : "") << "}\n";
-  else if (c.family == "pq" && c.pq_m > 0)
-    o << "      pq: {enabled: true, segments: " << c.pq_m << ", centroids: " << (1u << c.pq_bits) << "}\n";
-  else if (c.family == "bin") o << "      bq: {enabled: true}\n";
-  if (c.family != "fp32" && c.family != "sq8" && c.family != "pq" && c.family != "bin")
+  if (is(c, codec_family::sq, 8)) o << "      sq: {enabled: true" << (r > 0 ? ", rescoreLimit: " + std::to_string(k * r) : "") << "}\n";
+  else if (is(c, codec_family::pq) && c->m > 0)
+    o << "      pq: {enabled: true, segments: " << c->m << ", centroids: " << (1u << c->bits) << "}\n";
+  else if (is(c, codec_family::bin)) o << "      bq: {enabled: true}\n";
+  if (!is(c, codec_family::fp32) && !is(c, codec_family::sq, 8) && !is(c, codec_family::pq) && !is(c, codec_family::bin))
     o << "    note: " << q("no Weaviate equivalent of codec " + cfg.codec + " (it offers pq, sq (8-bit), bq)") << "\n";
   else
     o << "    note: " << q("Weaviate's layer 0 keeps 2 x maxConnections links, as hnswlib's M") << "\n";
-  // --- Milvus ---
+}
+
+void deploy_milvus(std::ostringstream& o, const deploy_inputs& d) {
+  const auto& [cfg, dim, k, r, ef_eff, M, efc, ef, c] = d;
+  (void)cfg, (void)dim, (void)k, (void)r, (void)ef_eff, (void)M, (void)efc, (void)ef, (void)c;
   o << "  milvus:\n";
-  if (c.family == "fp32") {
+  if (is(c, codec_family::fp32)) {
     o << "    index_type: HNSW\n    params: {M: " << M << ", efConstruction: " << efc << "}\n"
       << "    search_params: {ef: " << ef << "}\n";
-  } else if (c.family == "pq" && c.pq_m > 0) {
-    o << "    index_type: HNSW_PQ\n    params: {M: " << M << ", efConstruction: " << efc << ", m: " << c.pq_m
-      << ", nbits: " << c.pq_bits << (r > 0 ? ", refine: true, refine_type: FP32" : "") << "}\n"
+  } else if (is(c, codec_family::pq) && c->m > 0) {
+    o << "    index_type: HNSW_PQ\n    params: {M: " << M << ", efConstruction: " << efc << ", m: " << c->m
+      << ", nbits: " << c->bits << (r > 0 ? ", refine: true, refine_type: FP32" : "") << "}\n"
       << "    search_params: {ef: " << ef << (r > 0 ? ", refine_k: " + std::to_string(r) : "") << "}\n";
-  } else if (c.family == "sq8" || c.family == "sq4" || c.family == "fp16" || c.family == "bf16") {
-    const std::string sq = c.family == "sq8" ? "SQ8" : c.family == "sq4" ? "SQ4U" : c.family == "fp16" ? "FP16" : "BF16";
+  } else if (is(c, codec_family::sq, 8) || is(c, codec_family::sq, 4) || is(c, codec_family::fp16) || is(c, codec_family::bf16)) {
+    const std::string sq = is(c, codec_family::sq, 8) ? "SQ8" : is(c, codec_family::sq, 4) ? "SQ4U" : is(c, codec_family::fp16) ? "FP16" : "BF16";
     o << "    index_type: HNSW_SQ\n    params: {M: " << M << ", efConstruction: " << efc << ", sq_type: " << sq
       << (r > 0 ? ", refine: true, refine_type: FP32" : "") << "}\n"
       << "    search_params: {ef: " << ef << (r > 0 ? ", refine_k: " + std::to_string(r) : "") << "}\n";
-    if (c.family == "sq4")
+    if (is(c, codec_family::sq, 4))
       o << "    note: " << q("SQ4U (Milvus >= 2.6.8) uses one global range, qtune's sq4 one range per dimension") << "\n";
   } else {
     o << "    note: " << q("no Milvus equivalent of codec " + cfg.codec) << "\n";
   }
-  // --- pgvector ---
+}
+
+void deploy_pgvector(std::ostringstream& o, const deploy_inputs& d) {
+  const auto& [cfg, dim, k, r, ef_eff, M, efc, ef, c] = d;
+  (void)cfg, (void)dim, (void)k, (void)r, (void)ef_eff, (void)M, (void)efc, (void)ef, (void)c;
   const std::string ops = metric_word(cfg.distance, "l2_ops", "ip_ops", "cosine_ops");
   o << "  pgvector:\n";
-  if (c.family == "fp32" || c.family == "fp16") {
-    const std::string type = c.family == "fp32" ? "vector" : "halfvec";
+  if (is(c, codec_family::fp32) || is(c, codec_family::fp16)) {
+    const std::string type = is(c, codec_family::fp32) ? "vector" : "halfvec";
     o << "    create_index: " << q("CREATE INDEX ON items USING hnsw (embedding " + type + "_" + ops +
                                  ") WITH (m = " + M + ", ef_construction = " + efc + ")")
       << "\n"
       << "    m: " << M << "\n    ef_construction: " << efc << "\n"
       << "    hnsw.ef_search: " << ef << "    # SET hnsw.ef_search = " << ef << " (at most 1000)\n";
-  } else if (c.family == "bin") {
+  } else if (is(c, codec_family::bin)) {
     const std::string bits = "(binary_quantize(embedding)::bit(" + std::to_string(dim) + "))";
     o << "    create_index: " << q("CREATE INDEX ON items USING hnsw (" + bits + " bit_hamming_ops) WITH (m = " + M +
                                  ", ef_construction = " + efc + ")")
@@ -231,13 +237,17 @@ std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size
     o << "    m: " << M << "\n    ef_construction: " << efc << "\n    hnsw.ef_search: " << ef << "\n"
       << "    note: " << q("pgvector has no " + cfg.codec + " storage (vector, halfvec, bit only); these are the fp32 graph settings") << "\n";
   }
-  // --- Elasticsearch ---
+}
+
+void deploy_elasticsearch(std::ostringstream& o, const deploy_inputs& d) {
+  const auto& [cfg, dim, k, r, ef_eff, M, efc, ef, c] = d;
+  (void)cfg, (void)dim, (void)k, (void)r, (void)ef_eff, (void)M, (void)efc, (void)ef, (void)c;
   o << "  elasticsearch:\n";
   std::string es_type;
-  if (c.family == "fp32") es_type = "hnsw";
-  else if (c.family == "sq8") es_type = "int8_hnsw";
-  else if (c.family == "sq4") es_type = "int4_hnsw";
-  else if (c.family == "bin") es_type = "bbq_hnsw";
+  if (is(c, codec_family::fp32)) es_type = "hnsw";
+  else if (is(c, codec_family::sq, 8)) es_type = "int8_hnsw";
+  else if (is(c, codec_family::sq, 4)) es_type = "int4_hnsw";
+  else if (is(c, codec_family::bin)) es_type = "bbq_hnsw";
   if (es_type.empty()) {
     o << "    note: " << q("no Elasticsearch equivalent of codec " + cfg.codec +
                          " (dense_vector offers hnsw, int8_hnsw, int4_hnsw, bbq_hnsw)")
@@ -249,6 +259,35 @@ std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size
       << "    knn: {k: " << k << ", num_candidates: " << ef_eff << "}\n"
       << "    note: " << q("num_candidates plays efSearch's role (it must be >= k)") << "\n";
   }
+}
+
+}  // namespace
+
+std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size_t k) {
+  std::ostringstream o;
+  const std::size_t r = cfg.rerank;
+  const std::string M = std::to_string(cfg.m), efc = std::to_string(cfg.ef_construction),
+                    ef = std::to_string(cfg.ef_search);
+  if (const index_kind kind = cfg.parsed_kind(); kind.family == index_family::faiss) {
+    const std::string& factory = kind.factory;
+    o << "  faiss:\n"
+      << "    factory: " << q(factory) << "        # faiss.index_factory(d, factory, metric)\n"
+      << "    efSearch: " << ef << "        # faiss.ParameterSpace().set_index_parameter(index, \"efSearch\", "
+      << ef << ")\n"
+      << "    efConstruction: " << efc << "   # index.hnsw.efConstruction, set before add()\n"
+      << "  note: " << q("measured as a FAISS index; other systems: translate the factory string by hand") << "\n";
+    return o.str();
+  }
+  const parsed_codec c = parse_codec_or_none(cfg.codec);
+  const std::size_t ef_eff = std::max(cfg.ef_search, k * std::max<std::size_t>(r, 1));
+  const deploy_inputs d{cfg, dim, k, r, ef_eff, M, efc, ef, c};
+  deploy_faiss(o, d);
+  deploy_hnswlib(o, d);
+  deploy_qdrant(o, d);
+  deploy_weaviate(o, d);
+  deploy_milvus(o, d);
+  deploy_pgvector(o, d);
+  deploy_elasticsearch(o, d);
   return o.str();
 }
 
@@ -476,12 +515,6 @@ recommended_params parse_root(const reader& rd, const YAML::Node& root) {
   }
   const YAML::Node ms = rd.need(root, "measured", "");
   auto& m = p.measured;
-  m.kind = p.config.kind;
-  m.codec = p.config.codec;
-  m.m = p.config.m;
-  m.ef_construction = p.config.ef_construction;
-  m.ef_search = p.config.ef_search;
-  m.rerank = p.config.rerank;
   m.n_base = rd.get_uint(ms, "base_vectors", "measured", 0, max_count);
   m.n_tuning = rd.get_uint(ms, "tuning_queries", "measured", 0, max_count);
   m.n_validation = rd.get_uint(ms, "validation_queries", "measured", 0, max_count);
@@ -520,6 +553,7 @@ recommended_params parse_root(const reader& rd, const YAML::Node& root) {
   v.date = rd.get<std::string>(pv, "date", "provenance");
   m.spec_hash = v.spec_hash;
   p.config.threads = v.threads;
+  m.config = p.config;
   if (const YAML::Node dep = root["deploy"]; dep && dep.IsMap())
     for (const char* engine : {"faiss", "hnswlib"}) {
       const YAML::Node e = dep[engine];

@@ -136,7 +136,7 @@ recommendation recommend(const std::vector<measured_point>& points, const recomm
     if (ca != cb) return ca < cb;
     const std::size_t ma = counted_bytes(pa, policy), mb = counted_bytes(pb, policy);
     if (ma != mb) return ma < mb;
-    if (pa.ef_search != pb.ef_search) return pa.ef_search < pb.ef_search;
+    if (pa.config.ef_search != pb.config.ef_search) return pa.config.ef_search < pb.config.ef_search;
     return pa.key() < pb.key();
   });
   for (std::size_t i : out.candidates) {

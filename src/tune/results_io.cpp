@@ -27,23 +27,13 @@ stat3 summarize(std::vector<double> values) {
   return {med, values.front(), values.back()};
 }
 
-std::string measured_point::build_key() const {
-  if (kind == "hnsw")
-    return kind + "|" + codec + "|M" + std::to_string(m) + "|efc" + std::to_string(ef_construction);
-  return kind + "|efc" + std::to_string(ef_construction);
-}
-
-std::string measured_point::key() const {
-  return build_key() + "|ef" + std::to_string(ef_search) + "|rr" + std::to_string(rerank);
-}
-
-std::string measured_point::describe() const {
-  std::ostringstream o;
-  if (kind == "hnsw") o << "hnsw " << codec << " M=" << m;
-  else o << kind;
-  o << " efC=" << ef_construction << " ef=" << ef_search;
-  if (rerank) o << " rerank=" << rerank;
-  return o.str();
+bool noisy_measurement(const measured_point& p, double qps_ratio, double spread) {
+  const double p50 = p.latency_p50_us.median, qps = p.qps_single.median;
+  if (p50 > 0 && qps > 0) {
+    const double r = qps * p50 / 1e6;  // 1 when every query takes p50; busy: mean >> p50
+    if (r > qps_ratio || r < 1.0 / qps_ratio) return true;
+  }
+  return p.latency_p50_us.min > 0 && p.latency_p50_us.max / p.latency_p50_us.min - 1.0 > spread;
 }
 
 namespace {
@@ -58,12 +48,12 @@ recall_ci ci_of(const json& j) { return {j.at("value").get<double>(), j.at("lo")
 std::string to_json_line(const measured_point& p) {
   json j{
       {"key", p.key()},
-      {"kind", p.kind},
-      {"codec", p.codec},
-      {"m", p.m},
-      {"ef_construction", p.ef_construction},
-      {"ef_search", p.ef_search},
-      {"rerank", p.rerank},
+      {"kind", p.config.kind},
+      {"codec", p.config.codec},
+      {"m", p.config.m},
+      {"ef_construction", p.config.ef_construction},
+      {"ef_search", p.config.ef_search},
+      {"rerank", p.config.rerank},
       {"auto_found", p.auto_found},
       {"auto_probes", p.auto_probes},
       {"tuning_recall_ids", to_j(p.tuning_recall_ids)},
@@ -85,6 +75,11 @@ std::string to_json_line(const measured_point& p) {
       {"build_seconds", p.build_seconds},
       {"spec_hash", p.spec_hash},
   };
+  // Written only when known, so older result files and their readers stay as they were.
+  if (!p.host.empty()) j["host"] = p.host;
+  if (!p.cpu.empty()) j["cpu"] = p.cpu;
+  if (p.noisy) j["noisy"] = true;
+  if (p.load_average >= 0) j["load_average"] = p.load_average;
   return j.dump();
 }
 
@@ -92,12 +87,13 @@ measured_point from_json_line(const std::string& line) {
   measured_point p;
   try {
     const json j = json::parse(line);
-    p.kind = j.at("kind").get<std::string>();
-    p.codec = j.at("codec").get<std::string>();
-    p.m = j.at("m").get<std::size_t>();
-    p.ef_construction = j.at("ef_construction").get<std::size_t>();
-    p.ef_search = j.at("ef_search").get<std::size_t>();
-    p.rerank = j.at("rerank").get<std::size_t>();
+    p.config.kind = j.at("kind").get<std::string>();
+    (void)parse_index_kind(p.config.kind);
+    p.config.codec = j.at("codec").get<std::string>();
+    p.config.m = j.at("m").get<std::size_t>();
+    p.config.ef_construction = j.at("ef_construction").get<std::size_t>();
+    p.config.ef_search = j.at("ef_search").get<std::size_t>();
+    p.config.rerank = j.at("rerank").get<std::size_t>();
     p.auto_found = j.at("auto_found").get<bool>();
     p.auto_probes = j.at("auto_probes").get<std::size_t>();
     p.tuning_recall_ids = ci_of(j.at("tuning_recall_ids"));
@@ -117,6 +113,10 @@ measured_point from_json_line(const std::string& line) {
     p.n_validation = j.at("n_validation").get<std::size_t>();
     p.build_seconds = j.at("build_seconds").get<double>();
     p.spec_hash = j.at("spec_hash").get<std::string>();
+    p.host = j.value("host", std::string());
+    p.cpu = j.value("cpu", std::string());
+    p.noisy = j.value("noisy", false);
+    p.load_average = j.value("load_average", -1.0);
   } catch (const json::exception& e) {
     fail("bad results line: ", e.what());
   }
@@ -170,8 +170,9 @@ const char* csv_header =
 std::string csv_row(const measured_point& p) {
   std::ostringstream o;
   o.precision(8);
-  o << csv_field(p.kind) << "," << csv_field(p.codec) << "," << p.m << "," << p.ef_construction << ","
-    << p.ef_search << "," << p.rerank << "," << (p.auto_found ? 1 : 0) << "," << p.tuning_recall_ids.value << ","
+  const index_config& c = p.config;
+  o << csv_field(c.kind) << "," << csv_field(c.codec) << "," << c.m << "," << c.ef_construction << ","
+    << c.ef_search << "," << c.rerank << "," << (p.auto_found ? 1 : 0) << "," << p.tuning_recall_ids.value << ","
     << p.tuning_recall_ids.lo << "," << p.tuning_recall_ids.hi << "," << p.tuning_recall_distance.value << ","
     << p.validation_recall_ids.value << "," << p.validation_recall_ids.lo << "," << p.validation_recall_ids.hi << ","
     << p.validation_recall_distance.value << "," << p.latency_p50_us.median << "," << p.latency_p50_us.min << ","

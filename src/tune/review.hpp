@@ -18,6 +18,9 @@ struct review_outcome {
   knn_result validation_found;      ///< neighbours found for the validation queries, in their order
   std::vector<std::size_t> validation_rows;  ///< rows of the query file held out
   std::string spec_hash;            ///< hash of the effective spec used now
+  /// The machine's 1-minute load average before building and after measuring (-1 unknown):
+  /// a load above the cores in use means the latency figures were taken on a busy machine.
+  double load_before = -1, load_after = -1;
 };
 
 /// The spec a parameter file was measured with: `spec_path` if given, else the file named in its

@@ -480,4 +480,21 @@ seed: 42
 )";
 }
 
+void apply_overrides(sweep_spec& spec, const spec_overrides& o) {
+  if (o.target_recall) {
+    QTUNE_CHECK(*o.target_recall > 0 && *o.target_recall <= 1, "--target-recall must be in (0, 1], got ",
+                *o.target_recall);
+    spec.target_recall = *o.target_recall;
+  }
+  if (!o.output.empty()) spec.output = o.output;
+  if (o.threads) {
+    QTUNE_CHECK(*o.threads >= 0, "--threads must be >= 0, got ", *o.threads);
+    spec.threads = static_cast<std::size_t>(*o.threads);
+  }
+  if (o.k) {
+    QTUNE_CHECK(*o.k >= 1 && *o.k <= 1000, "--k must be in 1..1000, got ", *o.k);
+    spec.k = static_cast<std::size_t>(*o.k);
+  }
+}
+
 }  // namespace qtune

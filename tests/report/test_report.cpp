@@ -68,7 +68,7 @@ TEST(report, report_command_rebuilds_it_from_the_folder) {
   EXPECT_EQ(in.k, 10u);
   // The recommended point of the folder is the one recommended.yaml names.
   const std::string yaml = slurp_file(s.out / "recommended.yaml");
-  EXPECT_NE(yaml.find("ef_search: " + std::to_string(in.points[*in.recommended].ef_search)), std::string::npos);
+  EXPECT_NE(yaml.find("ef_search: " + std::to_string(in.points[*in.recommended].config.ef_search)), std::string::npos);
   const std::string text = slurp_file(html);
   EXPECT_NE(text.find(qtune::report::html_escape(in.points[*in.recommended].describe()) + "  (recommended)"),
             std::string::npos);

@@ -41,7 +41,7 @@ qtune::recommended_params sample(const std::string& codec, std::size_t rerank) {
   p.k = 10;
   p.target_recall = 0.95;
   auto& m = p.measured;
-  m.kind = "hnsw", m.codec = codec, m.m = 16, m.ef_construction = 100, m.ef_search = 57, m.rerank = rerank;
+  m.config.kind = "hnsw", m.config.codec = codec, m.config.m = 16, m.config.ef_construction = 100, m.config.ef_search = 57, m.config.rerank = rerank;
   m.tuning_recall_ids = {0.9561, 0.951, 0.9612};
   m.validation_recall_ids = {0.9532, 0.947, 0.959};
   m.tuning_recall_distance = {0.957, 0.952, 0.962};
@@ -208,7 +208,7 @@ TEST(tune_results, jsonl_round_trip_and_truncated_tail) {
   auto p = sample("sq8", 0).measured;
   p.spec_hash = "h1";
   auto p2 = p;
-  p2.ef_search = 80;
+  p2.config.ef_search = 80;
   p2.auto_found = true;
   const std::string l1 = qtune::to_json_line(p), l2 = qtune::to_json_line(p2);
   const auto back = qtune::from_json_line(l1);

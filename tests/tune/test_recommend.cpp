@@ -95,11 +95,11 @@ TEST(tune_ci, bootstrap_covers_the_mean_and_shrinks_with_more_queries) {
 qtune::measured_point pt(const std::string& codec, std::size_t ef, double tune_recall, double val_recall,
                          double p50, std::size_t bytes) {
   qtune::measured_point p;
-  p.kind = "hnsw";
-  p.codec = codec;
-  p.m = 16;
-  p.ef_construction = 100;
-  p.ef_search = ef;
+  p.config.kind = "hnsw";
+  p.config.codec = codec;
+  p.config.m = 16;
+  p.config.ef_construction = 100;
+  p.config.ef_search = ef;
   p.tuning_recall_ids.value = tune_recall;
   p.validation_recall_ids.value = val_recall;
   p.latency_p50_us = {p50, p50, p50};
