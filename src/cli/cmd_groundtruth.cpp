@@ -11,6 +11,7 @@
 #include "qtune/error.hpp"
 #include "qtune/ground_truth.hpp"
 #include "qtune/progress.hpp"
+#include "qtune/sweep_shard.hpp"
 
 namespace {
 
@@ -23,9 +24,60 @@ struct groundtruth_options {
   std::string cache_dir;
   bool no_cache = false;
   bool quiet = false;
+  std::string shard;          ///< "I/N": compute query block I of N into a part file
+  bool merge = false;         ///< join the N part files into the output
+  std::size_t shards = 0;
 };
 
+/// The part file of shard I/N beside `output`: gt.ivecs -> gt.shard-0-of-3.ivecs (+ .fvecs).
+std::filesystem::path part_path(const std::string& output, qtune::shard_id s) {
+  std::filesystem::path p(output);
+  return p.parent_path() / (p.stem().string() + ".shard-" + std::to_string(s.index) + "-of-" +
+                            std::to_string(s.count) + ".ivecs");
+}
+
+/// Queries [n * I / N, n * (I + 1) / N): contiguous blocks, so the parts concatenate in order.
+std::pair<std::size_t, std::size_t> block_of(std::size_t n, qtune::shard_id s) {
+  return {n * s.index / s.count, n * (s.index + 1) / s.count};
+}
+
+void run_groundtruth_shard(const groundtruth_options& o, const qtune::vectors& base, const qtune::vectors& queries,
+                           qtune::metric m) {
+  const qtune::shard_id s = qtune::parse_shard(o.shard);
+  const auto [lo, hi] = block_of(queries.rows(), s);
+  std::vector<std::size_t> rows;
+  for (std::size_t i = lo; i < hi; ++i) rows.push_back(i);
+  const qtune::vectors block = queries.select(rows);
+  // Every query's neighbours are exact and independent of the others (ground_truth.hpp), so a
+  // block computed alone equals the same rows of the whole: the merged file is byte-identical.
+  const qtune::knn_result r = qtune::exact_knn(base.view(), block.view(), m, o.k);
+  const std::filesystem::path out = part_path(o.output, s);
+  qtune::write_knn(r, out);
+  std::printf("groundtruth shard %s: queries %zu..%zu of %zu -> %s\n", s.to_string().c_str(), lo, hi, queries.rows(),
+              out.string().c_str());
+}
+
+void run_groundtruth_merge(const groundtruth_options& o) {
+  QTUNE_CHECK(o.shards >= 1, "--merge needs --shards N (the N of the shards' --shard I/N)");
+  qtune::knn_result all;
+  for (std::size_t i = 0; i < o.shards; ++i) {
+    const std::filesystem::path p = part_path(o.output, {i, o.shards});
+    QTUNE_CHECK(std::filesystem::exists(p), p.string(), ": missing (shard ", i, "/", o.shards, " has not run)");
+    auto dist = p;
+    dist.replace_extension(".fvecs");
+    const qtune::knn_result r = qtune::read_knn(p, dist);
+    QTUNE_CHECK(i == 0 || r.k == all.k, p.string(), ": has k = ", r.k, ", the other parts ", all.k);
+    all.k = r.k;
+    all.nq += r.nq;
+    all.ids.insert(all.ids.end(), r.ids.begin(), r.ids.end());
+    all.distances.insert(all.distances.end(), r.distances.begin(), r.distances.end());
+  }
+  qtune::write_knn(all, o.output);
+  std::printf("groundtruth: merged %zu shards, %zu queries x k=%zu -> %s\n", o.shards, all.nq, all.k, o.output.c_str());
+}
+
 void run_groundtruth(const groundtruth_options& o) {
+  if (o.merge) return run_groundtruth_merge(o);
   const qtune::metric m = qtune::parse_metric(o.metric);
   const auto t0 = std::chrono::steady_clock::now();
   qtune::vectors base = qtune::read_vectors(o.base);
@@ -38,6 +90,7 @@ void run_groundtruth(const groundtruth_options& o) {
     base.normalize_rows(o.base);
     queries.normalize_rows(o.queries);
   }
+  if (!o.shard.empty()) return run_groundtruth_shard(o, base, queries, m);
   const auto t1 = std::chrono::steady_clock::now();
   const std::uint64_t computed_before = qtune::exact_knn_call_count();
   std::filesystem::path cache_dir;
@@ -69,8 +122,11 @@ void run_groundtruth(const groundtruth_options& o) {
 QTUNE_CLI_COMMAND(groundtruth) {
   auto* sub = app.add_subcommand("groundtruth", "Exact k-NN ground truth (ids .ivecs + distances .fvecs)");
   auto opts = std::make_shared<groundtruth_options>();
-  sub->add_option("--base", opts->base, "Base vectors (.fvecs, .bvecs, .npy, .hdf5, IDX)")->required();
-  sub->add_option("--queries", opts->queries, "Query vectors (same formats)")->required();
+  sub->add_option("--base", opts->base, "Base vectors (.fvecs, .bvecs, .npy, .hdf5, IDX)");
+  sub->add_option("--queries", opts->queries, "Query vectors (same formats)");
+  sub->add_option("--shard", opts->shard, "I/N: compute query block I of N into OUTPUT's part file (no cache)");
+  sub->add_flag("--merge", opts->merge, "Join the part files of --shards N into OUTPUT (byte-identical to one process)");
+  sub->add_option("--shards", opts->shards, "With --merge: the number of shards");
   sub->add_option("--metric", opts->metric, "l2 | ip | cosine (cosine normalises base and queries at load)")
       ->capture_default_str();
   sub->add_option("-k,--k", opts->k, "Neighbours per query")->capture_default_str()->check(CLI::PositiveNumber);
@@ -86,6 +142,8 @@ QTUNE_CLI_COMMAND(groundtruth) {
     const std::filesystem::path out(opts->output);
     QTUNE_CHECK(out.extension() == ".ivecs", opts->output, ": the output must end in .ivecs (distances go beside it "
                                                             "as .fvecs)");
+    QTUNE_CHECK(opts->merge || (!opts->base.empty() && !opts->queries.empty()),
+                "tune groundtruth: --base and --queries are required (except with --merge)");
     run_groundtruth(*opts);
   });
 }
