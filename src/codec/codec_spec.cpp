@@ -211,7 +211,7 @@ void save_codec(const codec& c, std::ostream& out) {
   stream_writer w(out);
   w.bytes(stream_magic, sizeof stream_magic);
   w.pod<std::uint32_t>(stream_version);
-  w.pod<std::uint32_t>(static_cast<std::uint32_t>(c.distance_metric()));
+  w.pod<std::uint32_t>(static_cast<std::uint32_t>(c.created_metric()));  // cosine stays cosine
   w.pod<std::uint64_t>(c.dim());
   const std::string name = c.name();
   w.pod<std::uint32_t>(static_cast<std::uint32_t>(name.size()));

@@ -17,6 +17,7 @@ struct sq_params {
   const float* lo = nullptr;     // dim
   const float* scale = nullptr;  // dim
   const float* w = nullptr;      // dim, scale^2
+  const float* neg_lo = nullptr; // dim, -lo (|dec(c)|^2 through the L2 kernel)
 };
 
 inline std::uint8_t code_at(const std::uint8_t* c, std::size_t j, int bits) noexcept {
@@ -35,6 +36,12 @@ float asym_l2(const void* q, const void* c, const void* params) {
   if constexpr (Bits == 8) return p.kernels.get().l2_sq8(data, p.scale, code, p.dim);
   else return p.kernels.get().l2_sq4(data, p.scale, code, p.dim);
 }
+
+// cosine: 1 - <q, dec(c)> / |dec(c)| (see codec.hpp); |dec(c)|^2 is the L2 kernel against -lo
+template <int Bits>
+float asym_cos(const void* q, const void* c, const void* params);
+template <int Bits>
+float sym_cos(const void* a, const void* b, const void* params);
 
 template <int Bits>
 float asym_ip(const void* q, const void* c, const void* params) {
@@ -81,9 +88,33 @@ float sym_ip(const void* a, const void* b, const void* params) {
   return 1.0f - (konst + s);
 }
 
+template <int Bits>
+float squared_norm(const std::uint8_t* code, const sq_params& p) {
+  if constexpr (Bits == 8) return p.kernels.get().l2_sq8(p.neg_lo, p.scale, code, p.dim);
+  else return p.kernels.get().l2_sq4(p.neg_lo, p.scale, code, p.dim);
+}
+
+template <int Bits>
+float asym_cos(const void* q, const void* c, const void* params) {
+  const auto& p = *static_cast<const sq_params*>(params);
+  const auto* code = static_cast<const std::uint8_t*>(c);
+  const float n2 = squared_norm<Bits>(code, p);
+  if (!(n2 > 0.f)) return 1.0f;
+  return 1.0f - (1.0f - asym_ip<Bits>(q, c, params)) / std::sqrt(n2);
+}
+
+template <int Bits>
+float sym_cos(const void* a, const void* b, const void* params) {
+  const auto& p = *static_cast<const sq_params*>(params);
+  const float na = squared_norm<Bits>(static_cast<const std::uint8_t*>(a), p);
+  const float nb = squared_norm<Bits>(static_cast<const std::uint8_t*>(b), p);
+  if (!(na > 0.f) || !(nb > 0.f)) return 1.0f;
+  return 1.0f - (1.0f - sym_ip<Bits>(a, b, params)) / std::sqrt(na * nb);
+}
+
 class sq_codec final : public codec {
  public:
-  sq_codec(const codec_spec& s, std::size_t dim, metric m) : codec(dim, m), spec_(s) {
+  sq_codec(const codec_spec& s, std::size_t dim, metric m) : codec(dim, m), spec_(s), cosine_(m == metric::cosine) {
     spec_.rotate = false;
     params_.dim = dim;
   }
@@ -174,11 +205,13 @@ class sq_codec final : public codec {
     }
   }
   code_distance_fn asymmetric_distance() const override {
+    if (cosine_) return spec_.bits == 8 ? asym_cos<8> : asym_cos<4>;
     const bool ip = metric_ == metric::ip;
     if (spec_.bits == 8) return ip ? asym_ip<8> : asym_l2<8>;
     return ip ? asym_ip<4> : asym_l2<4>;
   }
   code_distance_fn symmetric_distance() const override {
+    if (cosine_) return spec_.bits == 8 ? sym_cos<8> : sym_cos<4>;
     const bool ip = metric_ == metric::ip;
     if (spec_.bits == 8) return ip ? sym_ip<8> : sym_l2<8>;
     return ip ? sym_ip<4> : sym_l2<4>;
@@ -223,22 +256,26 @@ class sq_codec final : public codec {
     lo_.resize(dim_);
     scale_.resize(dim_);
     w_.resize(dim_);
+    neg_lo_.resize(dim_);
     inv_scale_.assign(dim_, 0.0f);
     for (std::size_t j = 0; j < dim_; ++j) {
       lo_[j] = lo[j];
       scale_[j] = scale[j];
       w_[j] = scale[j] * scale[j];
+      neg_lo_[j] = -lo[j];
       inv_scale_[j] = scale[j] > 0 ? 1.0f / scale[j] : 0.0f;
     }
     params_.lo = lo_.data();
     params_.scale = scale_.data();
     params_.w = w_.data();
+    params_.neg_lo = neg_lo_.data();
     trained_ = true;
   }
 
   codec_spec spec_;
+  bool cosine_ = false;  // created for cosine: cosine to the reconstruction (codec.hpp)
   bool trained_ = false;
-  aligned_floats lo_, scale_, w_;
+  aligned_floats lo_, scale_, w_, neg_lo_;
   std::vector<float> inv_scale_;
   sq_params params_;
 };

@@ -28,14 +28,14 @@ std::size_t round_up(std::size_t x, std::size_t a) { return (x + a - 1) / a * a;
 struct scratch {
   std::vector<std::uint16_t> visited;
   std::uint16_t epoch = 0;
-  std::vector<graph_hit> candidates;  // min-heap on (distance, id)
-  std::vector<graph_hit> top;         // max-heap on (distance, id), at most ef
+  std::vector<graph_hit> pool;         // the ef best so far, sorted by (distance, id)
+  std::vector<std::uint8_t> expanded;  // per pool entry
   std::vector<std::uint32_t> batch;
   std::vector<float> scores;
 
   /// A fresh epoch for a graph of n nodes (clears only when the 16-bit stamp wraps).
   std::uint16_t begin(std::size_t n) {
-    if (visited.size() < n) visited.resize(n, 0);
+    if (visited.size() < n + 2) visited.resize(n + 2, 0);  // +2: the AVX-512 filter reads 32 bits at an id
     if (++epoch == 0) {
       std::fill(visited.begin(), visited.end(), 0);
       epoch = 1;
@@ -147,10 +147,20 @@ graph_layout graph_layout::from_plain(const plain_graph& g, const std::uint8_t* 
                 code_size);
     std::uint8_t* links = L.records_.get() + std::size_t(v) * L.stride_ + L.links_offset_;
     const std::uint32_t* src = g.links0.data() + std::size_t(u) * g.max_degree0;
-    for (std::size_t j = 0; j < g.max_degree0; ++j) {
-      const std::uint32_t id = j < g.degree0[u] ? new_id[src[j]] : 0xffffffffu;
-      if (L.id_bytes_ == 2) reinterpret_cast<std::uint16_t*>(links)[j] = static_cast<std::uint16_t>(id);
-      else reinterpret_cast<std::uint32_t*>(links)[j] = id;
+    // a list holds no id twice (the search's SIMD filter relies on it): later copies are dropped
+    std::size_t kept = 0;
+    for (std::size_t j = 0; j < g.degree0[u]; ++j) {
+      const std::uint32_t id = new_id[src[j]];
+      bool twice = false;
+      for (std::size_t t = 0; t < kept && !twice; ++t)
+        twice = (L.id_bytes_ == 2 ? reinterpret_cast<std::uint16_t*>(links)[t] : reinterpret_cast<std::uint32_t*>(links)[t]) == id;
+      if (twice) continue;
+      if (L.id_bytes_ == 2) reinterpret_cast<std::uint16_t*>(links)[kept++] = static_cast<std::uint16_t>(id);
+      else reinterpret_cast<std::uint32_t*>(links)[kept++] = id;
+    }
+    for (std::size_t j = kept; j < g.max_degree0; ++j) {
+      if (L.id_bytes_ == 2) reinterpret_cast<std::uint16_t*>(links)[j] = 0xffff;
+      else reinterpret_cast<std::uint32_t*>(links)[j] = 0xffffffffu;
     }
     for (int l = 1; l <= g.levels[u]; ++l) {
       const std::uint32_t* s = g.upper_list(u, l);
@@ -249,14 +259,19 @@ struct fn_scorer {
 /// Scores affine byte codes with the integer kernel (graph_layout::set_affine_u8).
 struct u8_scorer {
   const std::int16_t* w;
-  float alpha, c0;
-  bool l2;
-  const float* norms;
+  float alpha, qq, qlo;
+  graph_layout::affine_form form;
+  const float* norms;  // |x|^2 (l2) or 1 / |x| (cosine)
   const std::uint8_t* base;
   std::size_t stride, dim;
   graph_kernels::dot_u8_i16_batch_fn kernel;
   float finish(std::int32_t dot, std::uint32_t id) const noexcept {
-    return l2 ? c0 - 2.f * alpha * static_cast<float>(dot) + norms[id] : c0 - alpha * static_cast<float>(dot);
+    const float qx = qlo + alpha * static_cast<float>(dot);
+    switch (form) {
+      case graph_layout::affine_form::l2: return qq - 2.f * qx + norms[id];
+      case graph_layout::affine_form::ip: return 1.f - qx;
+      default: return 1.f - qx * norms[id];
+    }
   }
   float one(std::uint32_t id) const noexcept {
     std::int32_t d;
@@ -298,13 +313,14 @@ thread_local weight_buffer tl_weights;
 
 }  // namespace
 
-void graph_layout::set_affine_u8(const std::vector<float>& lo, const std::vector<float>& scale, bool l2) {
+void graph_layout::set_affine_u8(const std::vector<float>& lo, const std::vector<float>& scale, affine_form form) {
   QTUNE_CHECK(lo.size() == code_size_ && scale.size() == code_size_, "hnsw layout: affine codes need ", code_size_,
               " offsets and scales");
   lo_ = lo;
   scale_ = scale;
-  l2_ = l2;
-  norms_.assign(n_, 0.f);
+  form_ = form;
+  norms_.assign(form == affine_form::ip ? 0 : n_, 0.f);
+  if (form == affine_form::ip) return;
   for (std::uint32_t i = 0; i < n_; ++i) {
     const std::uint8_t* c = code(i);
     double s = 0;
@@ -312,24 +328,28 @@ void graph_layout::set_affine_u8(const std::vector<float>& lo, const std::vector
       const double x = double(lo_[j]) + double(scale_[j]) * c[j];
       s += x * x;
     }
-    norms_[i] = static_cast<float>(s);
+    norms_[i] = form == affine_form::l2 ? static_cast<float>(s) : (s > 0 ? static_cast<float>(1 / std::sqrt(s)) : 0.f);
   }
 }
 
 template <class Id, class Scorer>
 void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<graph_hit>& out) const {
+  // One sorted pool of the ef best (score, id) pairs with an "expanded" flag each, instead of
+  // HNSW's two heaps: the pool is exactly HNSW's result heap, and the first unexpanded entry is
+  // exactly the candidate HNSW pops next (anything nearer that left the pool is worse than the
+  // pool's worst, where HNSW stops). search_plain is the two-heap form; the tests compare them.
   constexpr Id sentinel = std::numeric_limits<Id>::max();
   scratch& s = tl_scratch;
   const std::uint16_t epoch = s.begin(n_);
   std::uint16_t* const visited = s.visited.data();
-  std::vector<graph_hit>& cand = s.candidates;
-  std::vector<graph_hit>& top = s.top;
-  cand.clear();
-  top.clear();
-  if (cand.capacity() < 4 * ef + max_degree0_) cand.reserve(4 * ef + max_degree0_);
-  if (top.capacity() < ef + 1) top.reserve(ef + 1);
+  if (s.pool.size() < ef + 1) {
+    s.pool.resize(ef + 1);
+    s.expanded.resize(ef + 1);
+  }
   if (s.batch.size() < max_degree0_) s.batch.resize(max_degree0_);
   if (s.scores.size() < max_degree0_) s.scores.resize(max_degree0_);
+  graph_hit* const pool = s.pool.data();
+  std::uint8_t* const expanded = s.expanded.data();
   std::uint32_t* const batch = s.batch.data();
   float* const scores = s.scores.data();
   const std::uint8_t* const base = records_.get();
@@ -338,53 +358,55 @@ void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<
   // lines of a record worth prefetching: its code, at most 4 lines (the kernel prefetches the
   // next record too, and the hardware prefetcher follows longer runs)
   const std::size_t code_lines = std::min<std::size_t>((code_size_ + 63) / 64, 4);
+  const graph_kernels::filter_u16_fn filter = graph_kernels::filter_u16(active_simd_level());
 
   float d0;
   const std::uint32_t ep = greedy_upper(score, d0);
-  top.emplace_back(d0, ep);
-  cand.emplace_back(d0, ep);
+  pool[0] = {d0, ep};
+  expanded[0] = 0;
+  std::size_t size = 1, cursor = 0;
   visited[ep] = epoch;
-  float lower_bound = d0;
-  const hit_greater greater;
-  while (!cand.empty()) {
-    const graph_hit c = cand.front();
-    if (c.first > lower_bound) break;
-    std::pop_heap(cand.begin(), cand.end(), greater);
-    cand.pop_back();
-    const Id* links = links0<Id>(c.second);
+  while (cursor < size) {
+    const std::uint32_t cur = pool[cursor].second;
+    expanded[cursor] = 1;
+    const Id* links = links0<Id>(cur);
     std::size_t m = 0;
-    for (std::size_t j = 0; j < max_degree0; ++j) {
-      const Id id = links[j];
-      if (id == sentinel) break;
-      if (visited[id] == epoch) continue;
-      visited[id] = epoch;
-      batch[m++] = id;
-      const char* r = reinterpret_cast<const char*>(base + std::size_t(id) * stride);
+    if constexpr (sizeof(Id) == 2) {
+      m = filter(links, max_degree0, visited, epoch, batch);
+    } else {
+      for (std::size_t j = 0; j < max_degree0; ++j) {
+        const Id id = links[j];
+        if (id == sentinel) break;
+        if (visited[id] == epoch) continue;
+        visited[id] = epoch;
+        batch[m++] = id;
+      }
+    }
+    for (std::size_t j = 0; j < m; ++j) {
+      const char* r = reinterpret_cast<const char*>(base + std::size_t(batch[j]) * stride);
       _mm_prefetch(r, _MM_HINT_T0);
       for (std::size_t line = 1; line < code_lines; ++line) _mm_prefetch(r + 64 * line, _MM_HINT_T0);
     }
-    if (m == 0) continue;
-    score.many(batch, m, scores);
-    for (std::size_t j = 0; j < m; ++j) {
-      const float d = scores[j];
-      if (top.size() < ef || d < lower_bound) {
-        const std::uint32_t id = batch[j];
-        cand.emplace_back(d, id);
-        std::push_heap(cand.begin(), cand.end(), greater);
-        top.emplace_back(d, id);
-        std::push_heap(top.begin(), top.end());
-        if (top.size() > ef) {
-          std::pop_heap(top.begin(), top.end());
-          top.pop_back();
+    if (m > 0) {
+      score.many(batch, m, scores);
+      for (std::size_t j = 0; j < m; ++j) {
+        const graph_hit h{scores[j], batch[j]};
+        if (size == ef && !(h < pool[size - 1])) continue;
+        std::size_t pos = size == ef ? size - 1 : size++;
+        while (pos > 0 && h < pool[pos - 1]) {
+          pool[pos] = pool[pos - 1];
+          expanded[pos] = expanded[pos - 1];
+          --pos;
         }
-        lower_bound = top.front().first;
+        pool[pos] = h;
+        expanded[pos] = 0;
+        if (pos < cursor) cursor = pos;
       }
     }
-    _mm_prefetch(reinterpret_cast<const char*>(links0<Id>(cand.empty() ? c.second : cand.front().second)),
-                 _MM_HINT_T0);
+    while (cursor < size && expanded[cursor]) ++cursor;
+    if (cursor < size) _mm_prefetch(reinterpret_cast<const char*>(links0<Id>(pool[cursor].second)), _MM_HINT_T0);
   }
-  std::sort_heap(top.begin(), top.end());
-  out.assign(top.begin(), top.end());
+  out.assign(pool, pool + size);
 }
 
 template <class Scorer>
@@ -399,17 +421,17 @@ void graph_layout::search_plain(const Scorer& score, std::size_t ef, std::vector
   visited[ep] = true;
   while (!candidates.empty()) {
     const graph_hit c = candidates.top();
-    if (c.first > top.top().first) break;
+    if (top.top() < c) break;  // (score, id) pairs: ties are broken by id, the same everywhere
     candidates.pop();
     const std::size_t deg = degree0(c.second);
     for (std::size_t j = 0; j < deg; ++j) {
       const std::uint32_t id = id_bytes_ == 2 ? links0<std::uint16_t>(c.second)[j] : links0<std::uint32_t>(c.second)[j];
       if (visited[id]) continue;
       visited[id] = true;
-      const float d = score.one(id);
-      if (top.size() < ef || d < top.top().first) {
-        candidates.push({d, id});
-        top.push({d, id});
+      const graph_hit h{score.one(id), id};
+      if (top.size() < ef || h < top.top()) {
+        candidates.push(h);
+        top.push(h);
         if (top.size() > ef) top.pop();
       }
     }
@@ -455,8 +477,9 @@ void graph_layout::run_search(const graph_query& q, std::size_t ef, std::vector<
     std::fill(w + dim, w + round_up(dim, 64), std::int16_t(0));
     u8_scorer sc{w,
                  alpha,
-                 l2_ ? static_cast<float>(qq - 2 * qlo) : static_cast<float>(1 - qlo),
-                 l2_,
+                 static_cast<float>(qq),
+                 static_cast<float>(qlo),
+                 form_,
                  norms_.data(),
                  base,
                  stride_,
@@ -550,6 +573,7 @@ graph_layout graph_layout::deserialize(const std::string& bytes, std::size_t exp
   r.copy(deg.data(), n, 4, "level-0 degrees");
   r.copy(links.data(), links.size(), 4, "level-0 links");
   L.allocate(n, cs, max_degree0);
+  std::vector<std::size_t> stamp(n, 0);  // stamp[id] == i + 1: node i already links to id
   for (std::size_t i = 0; i < n; ++i) {
     QTUNE_CHECK(deg[i] <= max_degree0, name, ": node ", i, " has ", deg[i], " level-0 links, at most ", max_degree0,
                 " allowed");
@@ -559,6 +583,8 @@ graph_layout graph_layout::deserialize(const std::string& bytes, std::size_t exp
       if (j < deg[i]) {
         id = links[i * max_degree0 + j];
         QTUNE_CHECK(id < n, name, ": node ", i, " links to node ", id, ", out of range for ", n, " nodes");
+        QTUNE_CHECK(stamp[id] != i + 1, name, ": node ", i, " links to node ", id, " twice");
+        stamp[id] = i + 1;
       }
       if (L.id_bytes_ == 2) reinterpret_cast<std::uint16_t*>(dst)[j] = static_cast<std::uint16_t>(id);
       else reinterpret_cast<std::uint32_t*>(dst)[j] = id;

@@ -14,10 +14,10 @@
 //    (1 + max_degree) uint32 words (count, ids) starting at upper_[upper_offset_[i]].
 //
 // Search: greedy descent on the upper levels, then a best-first beam of width ef on level 0 with
-// an epoch-stamped visited array (never cleared between searches), bounded heaps ordered by
-// (distance, internal id), and the records of a node's unvisited neighbours prefetched before
-// their distances are computed. search_reference() is the plain algorithm (std::priority_queue,
-// no prefetch) the tests compare it with.
+// an epoch-stamped visited array (never cleared between searches), one sorted pool of the ef best
+// (distance, internal id) pairs (ties broken by id) in place of HNSW's two heaps, and the records
+// of a node's unvisited neighbours prefetched, then scored as one batch. search_reference() is
+// the plain algorithm (two std::priority_queue, no prefetch, scalar kernel) the tests compare it with.
 //
 // File form (serialize / deserialize, little-endian), independent of the in-memory stride:
 //   u32 magic "QGL1", u32 n, u32 max_degree0, u32 max_degree, u32 code_size, u32 entry,
@@ -77,15 +77,19 @@ class graph_layout {
   /// Bytes held while searching: records, upper levels, labels.
   std::size_t memory_bytes() const noexcept;
 
+  /// How set_affine_u8's scores are formed (the codec's distance for its metric).
+  enum class affine_form { l2, ip, cosine };
   /// Declares the codes affine bytes (code_size == dim, decoded x_j = lo_j + scale_j * c_j, as
   /// sq8 writes them): search then scores with an integer kernel (graph_kernels.hpp). The query
-  /// is folded once into int16 weights w_j ~ q_j * scale_j / alpha, so that
-  ///   l2: |q - x|^2 = |q|^2 - 2 q.lo - 2 alpha sum_j w_j c_j + |x|^2   (|x|^2 kept per node)
-  ///   ip: 1 - q.x   = 1 - q.lo - alpha sum_j w_j c_j
+  /// is folded once into int16 weights w_j ~ q_j * scale_j / alpha, so that q.x = q.lo +
+  /// alpha sum_j w_j c_j and
+  ///   l2:     |q - x|^2 = |q|^2 - 2 q.x + |x|^2        (|x|^2 kept per node)
+  ///   ip:     1 - q.x
+  ///   cosine: 1 - q.x / |x|                           (1 / |x| kept per node)
   /// with alpha = max_j |q_j scale_j| / w_max (w_max <= 32767, bounded so no sum can overflow).
   /// The scores differ from the codec's float distance by the rounding of w (relative ~1e-4 of
   /// the dot product); callers that report distances rescore the hits with the codec.
-  void set_affine_u8(const std::vector<float>& lo, const std::vector<float>& scale, bool l2);
+  void set_affine_u8(const std::vector<float>& lo, const std::vector<float>& scale, affine_form form);
   bool affine_u8() const noexcept { return !lo_.empty() && use_affine_; }
   void clear_affine_u8() noexcept {
     lo_.clear();
@@ -139,7 +143,8 @@ class graph_layout {
   std::vector<std::uint32_t> labels_;
   // affine_u8 path
   std::vector<float> lo_, scale_, norms_;
-  bool l2_ = true, use_affine_ = true;
+  affine_form form_ = affine_form::l2;
+  bool use_affine_ = true;
 };
 
 }  // namespace qtune::detail

@@ -108,25 +108,32 @@ struct hnsw_index::impl {
     std::fill(c.begin(), c.end(), std::uint8_t(255));
     graph_codec->decode(1, c.data(), hi.data());
     for (std::size_t j = 0; j < dim; ++j) scale[j] = (hi[j] - lo[j]) / 255.f;
-    layout.set_affine_u8(lo, scale, mt == metric::l2);
-    // check: the integer path's scores against the codec's distance for a query and some nodes
+    // which form the codec computes: L2, 1 - ip, or its cosine form (1 - ip / |x|); the first
+    // whose integer-path scores match the codec's distances on a probe query is kept
     std::vector<float> qv(dim);
+    search_scratch& s = tl_scratch;
+    void* prepared = s.prepared.get(graph_codec->prepared_query_size());
     const std::uint32_t probe = static_cast<std::uint32_t>(layout.size() / 2);
     graph_codec->decode(1, layout.code(probe), qv.data());
     for (std::size_t j = 0; j < dim; ++j) qv[j] += 0.25f * scale[j] * static_cast<float>(int(j % 7) - 3);
-    search_scratch& s = tl_scratch;
-    void* prepared = s.prepared.get(graph_codec->prepared_query_size());
     graph_codec->prepare_query(qv.data(), prepared);
     const graph_query gq{prepared, graph_codec->asymmetric_distance(), graph_codec->distance_params(), qv.data()};
-    std::vector<graph_hit> fast;
-    layout.search(gq, 16, fast);
-    double worst = 0, scale_of = 1e-30;
-    for (const auto& [d, id] : fast) {
-      const double exact = gq.fn(prepared, layout.code(id), gq.params);
-      worst = std::max(worst, std::fabs(exact - d));
-      scale_of = std::max(scale_of, std::fabs(exact));
+    using form = graph_layout::affine_form;
+    const std::vector<form> forms =
+        mt == metric::l2 ? std::vector<form>{form::l2} : std::vector<form>{form::ip, form::cosine};
+    for (const form f : forms) {
+      layout.set_affine_u8(lo, scale, f);
+      std::vector<graph_hit> fast;
+      layout.search(gq, 16, fast);
+      double worst = 0, size_of = 1e-30;
+      for (const auto& [d, id] : fast) {
+        const double exact = gq.fn(prepared, layout.code(id), gq.params);
+        worst = std::max(worst, std::fabs(exact - d));
+        size_of = std::max(size_of, std::fabs(exact));
+      }
+      if (!fast.empty() && worst <= 1e-3 * size_of + 1e-4) return;
     }
-    if (fast.empty() || worst > 1e-3 * scale_of + 1e-4) layout.clear_affine_u8();
+    layout.clear_affine_u8();
   }
 
   void make_exact() {
