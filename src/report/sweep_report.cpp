@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "qtune/error.hpp"
@@ -125,6 +126,30 @@ json recall_chart(const std::string& title, const std::string& recall_title, con
 
 }  // namespace
 
+/// Warnings about where the latency figures came from: points flagged noisy (a busy machine),
+/// and a latency front whose points were measured on hosts with different CPUs (sharded runs).
+std::string machine_notes(const std::vector<measured_point>& pts, const std::vector<bool>& f_qps,
+                          const std::vector<bool>& f_p99) {
+  std::size_t noisy = 0;
+  std::set<std::string> front_cpus, front_hosts;
+  for (std::size_t i = 0; i < pts.size(); ++i) {
+    noisy += pts[i].noisy ? 1 : 0;
+    if ((f_qps[i] || f_p99[i]) && !pts[i].cpu.empty()) front_cpus.insert(pts[i].cpu), front_hosts.insert(pts[i].host);
+  }
+  std::ostringstream s;
+  if (noisy)
+    s << " WARNING: " << noisy << " point" << (noisy == 1 ? " was" : "s were")
+      << " measured on a busy machine (marked [noisy]); their latency figures are unreliable.";
+  if (front_cpus.size() > 1) {
+    s << " WARNING: the latency fronts mix " << front_hosts.size() << " hosts with " << front_cpus.size()
+      << " different CPUs (";
+    std::size_t j = 0;
+    for (const auto& c : front_cpus) s << (j++ ? "; " : "") << c;
+    s << "): latency and QPS are not comparable across them.";
+  }
+  return s.str();
+}
+
 page sweep_report_page(const sweep_report_input& in) {
   const auto& pts = in.points;
   const std::string k = in.k ? std::to_string(in.k) : std::string("k");
@@ -171,7 +196,9 @@ page sweep_report_page(const sweep_report_input& in) {
                       {"front_qps", static_cast<bool>(f_qps[i])},
                       {"front_p99", static_cast<bool>(f_p99[i])},
                       {"front_bytes", static_cast<bool>(f_bytes[i])},
-                      {"recommended", in.recommended && *in.recommended == i}});
+                      {"recommended", in.recommended && *in.recommended == i},
+                      {"noisy", p.noisy},
+                      {"host", p.host}});
   }
   page pg;
   pg.title = "qtune sweep report: " + in.name;
@@ -187,6 +214,7 @@ page sweep_report_page(const sweep_report_input& in) {
         << fmt(p.latency_p99_us.median, 1) << " us, " << fmt(p.qps_single.median, 0) << " QPS, "
         << fmt(bpv(p), 1) << " bytes/vector.";
     }
+    s << machine_notes(pts, f_qps, f_p99);
     pg.summary = s.str();
   }
   pg.charts.push_back({"chart-qps",
@@ -216,8 +244,10 @@ page sweep_report_page(const sweep_report_input& in) {
     if (f_qps[i]) fronts += "qps ";
     if (f_p99[i]) fronts += "p99 ";
     if (f_bytes[i]) fronts += "bytes";
-    t.rows.push_back({table_cell{p.describe() + (in.recommended && *in.recommended == i ? "  (recommended)" : ""),
-                                 {}, p.key()},
+    t.rows.push_back({table_cell{p.describe() + (in.recommended && *in.recommended == i ? "  (recommended)" : "") +
+                                     (p.noisy ? "  [noisy]" : ""),
+                                 {}, p.key() + (p.host.empty() ? std::string() : " on " + p.host) +
+                                         (p.noisy ? ": measured on a busy machine, latency unreliable" : "")},
                       table_cell{codec_label(p), {}, {}},
                       n(static_cast<double>(p.config.m), 0),
                       n(static_cast<double>(p.config.ef_construction), 0),

@@ -454,7 +454,44 @@ struct reader {
   }
 };
 
+// Limits: what a sweep can produce (sweep_spec.cpp), with room; anything else is a corrupt or
+// hand-edited file and is refused by name rather than deployed.
+constexpr std::uint64_t max_dim = 1u << 20, max_k = 1000, max_m = 4096, max_ef = 1000000, max_rerank = 1000,
+                        max_threads = 4096, max_count = std::uint64_t(1) << 40;
+
 recommended_params parse_root(const reader& rd, const YAML::Node& root);
+
+void read_provenance(const reader& rd, const YAML::Node& root, param_provenance& v) {
+  const YAML::Node pv = rd.need(root, "provenance", "");
+  v.base_path = rd.get<std::string>(pv, "dataset_base", "provenance");
+  v.base_hash = rd.get<std::string>(pv, "dataset_base_hash", "provenance");
+  v.queries_path = rd.get<std::string>(pv, "dataset_queries", "provenance");
+  v.queries_hash = rd.get<std::string>(pv, "dataset_queries_hash", "provenance");
+  v.ground_truth = rd.get<std::string>(pv, "ground_truth", "provenance");
+  v.spec_path = rd.get<std::string>(pv, "spec", "provenance");
+  v.spec_file_hash = rd.get<std::string>(pv, "spec_file_hash", "provenance");
+  v.spec_hash = rd.get<std::string>(pv, "spec_hash", "provenance");
+  v.qtune_version = rd.get<std::string>(pv, "qtune_version", "provenance");
+  v.git_commit = rd.get<std::string>(pv, "git_commit", "provenance");
+  v.cpu = rd.get<std::string>(pv, "cpu", "provenance");
+  v.simd_level = rd.get<std::string>(pv, "simd_level", "provenance");
+  v.threads = rd.get_uint(pv, "threads", "provenance", 0, max_threads);
+  v.date = rd.get<std::string>(pv, "date", "provenance");
+}
+
+void read_verified(const reader& rd, const YAML::Node& root, std::vector<deploy_verified>& out) {
+  if (const YAML::Node dep = root["deploy"]; dep && dep.IsMap())
+    for (const char* engine : {"faiss", "hnswlib"}) {
+      const YAML::Node e = dep[engine];
+      if (!e || !e.IsMap() || !e["verified_recall"]) continue;
+      deploy_verified dv;
+      dv.engine = engine;
+      dv.recall = rd.get_real(e, "verified_recall", std::string("deploy.") + engine, 0, 1);
+      dv.ef_search = rd.get_uint(e, "verified_ef_search", std::string("deploy.") + engine, 1, max_ef);
+      if (e["verified_date"]) dv.date = rd.get<std::string>(e, "verified_date", std::string("deploy.") + engine);
+      out.push_back(dv);
+    }
+}
 
 }  // namespace
 
@@ -476,11 +513,6 @@ recommended_params parse_param_file_text(const std::string& yaml, const std::fil
 }
 
 namespace {
-
-// Limits: what a sweep can produce (sweep_spec.cpp), with room; anything else is a corrupt or
-// hand-edited file and is refused by name rather than deployed.
-constexpr std::uint64_t max_dim = 1u << 20, max_k = 1000, max_m = 4096, max_ef = 1000000, max_rerank = 1000,
-                        max_threads = 4096, max_count = std::uint64_t(1) << 40;
 
 recommended_params parse_root(const reader& rd, const YAML::Node& root) {
   const int version = rd.get<int>(root, "qtune_param_file");
@@ -535,36 +567,12 @@ recommended_params parse_root(const reader& rd, const YAML::Node& root) {
   m.resident_bytes = rd.get<std::size_t>(ms, "resident_bytes", "measured");
   m.rerank_bytes = rd.get<std::size_t>(ms, "rerank_bytes", "measured");
   m.build_seconds = rd.get_real(ms, "build_seconds", "measured", 0, 1e300);
-  const YAML::Node pv = rd.need(root, "provenance", "");
-  auto& v = p.provenance;
-  v.base_path = rd.get<std::string>(pv, "dataset_base", "provenance");
-  v.base_hash = rd.get<std::string>(pv, "dataset_base_hash", "provenance");
-  v.queries_path = rd.get<std::string>(pv, "dataset_queries", "provenance");
-  v.queries_hash = rd.get<std::string>(pv, "dataset_queries_hash", "provenance");
-  v.ground_truth = rd.get<std::string>(pv, "ground_truth", "provenance");
-  v.spec_path = rd.get<std::string>(pv, "spec", "provenance");
-  v.spec_file_hash = rd.get<std::string>(pv, "spec_file_hash", "provenance");
-  v.spec_hash = rd.get<std::string>(pv, "spec_hash", "provenance");
-  v.qtune_version = rd.get<std::string>(pv, "qtune_version", "provenance");
-  v.git_commit = rd.get<std::string>(pv, "git_commit", "provenance");
-  v.cpu = rd.get<std::string>(pv, "cpu", "provenance");
-  v.simd_level = rd.get<std::string>(pv, "simd_level", "provenance");
-  v.threads = rd.get_uint(pv, "threads", "provenance", 0, max_threads);
-  v.date = rd.get<std::string>(pv, "date", "provenance");
+  read_provenance(rd, root, p.provenance);
+  const auto& v = p.provenance;
   m.spec_hash = v.spec_hash;
   p.config.threads = v.threads;
   m.config = p.config;
-  if (const YAML::Node dep = root["deploy"]; dep && dep.IsMap())
-    for (const char* engine : {"faiss", "hnswlib"}) {
-      const YAML::Node e = dep[engine];
-      if (!e || !e.IsMap() || !e["verified_recall"]) continue;
-      deploy_verified dv;
-      dv.engine = engine;
-      dv.recall = rd.get_real(e, "verified_recall", std::string("deploy.") + engine, 0, 1);
-      dv.ef_search = rd.get_uint(e, "verified_ef_search", std::string("deploy.") + engine, 1, max_ef);
-      if (e["verified_date"]) dv.date = rd.get<std::string>(e, "verified_date", std::string("deploy.") + engine);
-      p.verified.push_back(dv);
-    }
+  read_verified(rd, root, p.verified);
   return p;
 }
 
