@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "util/hash.hpp"
-#include "dataset/dataset_impl.hpp"
+#include "util/atomic_file.hpp"
 #include "qtune/error.hpp"
 #include "qtune/ground_truth.hpp"
 

@@ -1,26 +1,14 @@
 #pragma once
-// Internals of exact_knn shared with the cache, the CLI and the tests (not installed).
+// Internals of exact_knn shared with the tests and benchmarks (not installed; private to
+// src/ground_truth: other folders use exact_f64.hpp or qtune/ground_truth.hpp).
 #include <cstddef>
 #include <cstdint>
 
+#include "ground_truth/exact_f64.hpp"
 #include "qtune/ground_truth.hpp"
 #include "qtune/metric.hpp"
 
 namespace qtune::detail {
-
-/// sum (x_i - y_i)^2 and sum x_i * y_i accumulated in float64. x, y: dim floats.
-double l2_f64(const float* x, const float* y, std::size_t dim) noexcept;
-double ip_f64(const float* x, const float* y, std::size_t dim) noexcept;
-/// The same with AVX2 + FMA (exact_f64_avx2.cpp); callers check the CPU first.
-double l2_f64_avx2(const float* x, const float* y, std::size_t dim) noexcept;
-double ip_f64_avx2(const float* x, const float* y, std::size_t dim) noexcept;
-/// Dispatching versions: AVX2 when active_simd_level() allows it, else the scalar ones above.
-/// Read the level once per exact_knn call (f64_kernels_for), not per vector.
-struct f64_kernels {
-  double (*l2)(const float*, const float*, std::size_t) noexcept;
-  double (*ip)(const float*, const float*, std::size_t) noexcept;
-};
-f64_kernels f64_kernels_active() noexcept;
 
 /// Who parallelises the float32 pass (kept selectable so bench_ground_truth can compare):
 ///  tbb_tasks:    TBB tasks over query blocks, each running a single-threaded sgemm;

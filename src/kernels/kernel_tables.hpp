@@ -34,6 +34,19 @@ void pq_lut8_scan(const float* lut, const std::uint8_t* codes, std::size_t n, st
                   float* out) noexcept;
 }  // namespace scalar
 
+/// The table of the kernels in namespace `ns` (scalar, avx2, avx512): one list for every level.
+/// The integer kernels are ints::l2_u8, ... (ints: ns itself, or a set such as ns::int_kernels).
+#define QTUNE_KERNEL_TABLE(ns, lvl, ints, has_vnni)                                                    \
+  ::qtune::kernels::table {                                                                           \
+    .level = lvl, .l2_f32 = ns::l2_f32, .ip_f32 = ns::ip_f32, .l2_f16 = ns::l2_f16, .ip_f16 = ns::ip_f16, \
+    .l2_bf16 = ns::l2_bf16, .ip_bf16 = ns::ip_bf16, .f32_to_f16 = ns::f32_to_f16,                       \
+    .f16_to_f32 = ns::f16_to_f32, .f32_to_bf16 = ns::f32_to_bf16, .bf16_to_f32 = ns::bf16_to_f32,      \
+    .l2_sq8 = ns::l2_sq8, .l2_sq4 = ns::l2_sq4, .ip_sq8 = ns::ip_sq8, .ip_sq4 = ns::ip_sq4,              \
+    .l2_sq8_sym = ns::l2_sq8_sym, .l2_sq4_sym = ns::l2_sq4_sym, .l2_u8 = ints::l2_u8,                    \
+    .ip_u8 = ints::ip_u8, .l2_u4 = ints::l2_u4, .ip_u4 = ints::ip_u4,             .pq_lut8 = ns::pq_lut8,   \
+    .pq_lut4 = ns::pq_lut4, .pq_lut8_scan = ns::pq_lut8_scan, .vnni = has_vnni,                         \
+  }
+
 namespace detail {
 // Constant-initialised (no start-up code runs in a SIMD translation unit).
 extern const table scalar_table;       // kernels_scalar.cpp

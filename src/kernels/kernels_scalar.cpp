@@ -38,35 +38,29 @@ float ip_f32(const float* x, const float* y, std::size_t dim) noexcept {
   return s;
 }
 
-float l2_f16(const float* q, const std::uint16_t* c, std::size_t dim) noexcept {
+namespace {
+// sum (q - from(c))^2 and sum q * from(c) over half-float codes.
+template <float (*from)(std::uint16_t) noexcept>
+float l2_half(const float* q, const std::uint16_t* c, std::size_t dim) noexcept {
   float s = 0.0f;
   for (std::size_t j = 0; j < dim; ++j) {
-    const float d = q[j] - from_f16(c[j]);
+    const float d = q[j] - from(c[j]);
     s += d * d;
   }
   return s;
 }
-
-float ip_f16(const float* q, const std::uint16_t* c, std::size_t dim) noexcept {
+template <float (*from)(std::uint16_t) noexcept>
+float ip_half(const float* q, const std::uint16_t* c, std::size_t dim) noexcept {
   float s = 0.0f;
-  for (std::size_t j = 0; j < dim; ++j) s += q[j] * from_f16(c[j]);
+  for (std::size_t j = 0; j < dim; ++j) s += q[j] * from(c[j]);
   return s;
 }
+}  // namespace
 
-float l2_bf16(const float* q, const std::uint16_t* c, std::size_t dim) noexcept {
-  float s = 0.0f;
-  for (std::size_t j = 0; j < dim; ++j) {
-    const float d = q[j] - from_bf16(c[j]);
-    s += d * d;
-  }
-  return s;
-}
-
-float ip_bf16(const float* q, const std::uint16_t* c, std::size_t dim) noexcept {
-  float s = 0.0f;
-  for (std::size_t j = 0; j < dim; ++j) s += q[j] * from_bf16(c[j]);
-  return s;
-}
+float l2_f16(const float* q, const std::uint16_t* c, std::size_t dim) noexcept { return l2_half<from_f16>(q, c, dim); }
+float ip_f16(const float* q, const std::uint16_t* c, std::size_t dim) noexcept { return ip_half<from_f16>(q, c, dim); }
+float l2_bf16(const float* q, const std::uint16_t* c, std::size_t dim) noexcept { return l2_half<from_bf16>(q, c, dim); }
+float ip_bf16(const float* q, const std::uint16_t* c, std::size_t dim) noexcept { return ip_half<from_bf16>(q, c, dim); }
 
 void f32_to_f16(const float* x, std::uint16_t* c, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) c[i] = to_f16(x[i]);
@@ -183,34 +177,6 @@ void pq_lut8_scan(const float* lut, const std::uint8_t* codes, std::size_t n, st
 
 namespace qtune::kernels::detail {
 
-namespace s = ::qtune::kernels::scalar;
-
-constinit const table scalar_table = {
-    .level = simd_level::scalar,
-    .l2_f32 = s::l2_f32,
-    .ip_f32 = s::ip_f32,
-    .l2_f16 = s::l2_f16,
-    .ip_f16 = s::ip_f16,
-    .l2_bf16 = s::l2_bf16,
-    .ip_bf16 = s::ip_bf16,
-    .f32_to_f16 = s::f32_to_f16,
-    .f16_to_f32 = s::f16_to_f32,
-    .f32_to_bf16 = s::f32_to_bf16,
-    .bf16_to_f32 = s::bf16_to_f32,
-    .l2_sq8 = s::l2_sq8,
-    .l2_sq4 = s::l2_sq4,
-    .ip_sq8 = s::ip_sq8,
-    .ip_sq4 = s::ip_sq4,
-    .l2_sq8_sym = s::l2_sq8_sym,
-    .l2_sq4_sym = s::l2_sq4_sym,
-    .l2_u8 = s::l2_u8,
-    .ip_u8 = s::ip_u8,
-    .l2_u4 = s::l2_u4,
-    .ip_u4 = s::ip_u4,
-    .pq_lut8 = s::pq_lut8,
-    .pq_lut4 = s::pq_lut4,
-    .pq_lut8_scan = s::pq_lut8_scan,
-    .vnni = false,
-};
+constinit const table scalar_table = QTUNE_KERNEL_TABLE(::qtune::kernels::scalar, simd_level::scalar, ::qtune::kernels::scalar, false);
 
 }  // namespace qtune::kernels::detail

@@ -9,7 +9,7 @@
 #include <ctime>
 #include <random>
 
-#include "ground_truth/exact_detail.hpp"
+#include "ground_truth/exact_f64.hpp"
 #include "qtune/codec.hpp"
 #include "qtune/error.hpp"
 #include "qtune/progress.hpp"
