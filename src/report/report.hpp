@@ -18,6 +18,7 @@
 #include "qtune/sweep.hpp"
 #include "qtune/sweep_spec.hpp"
 #include "qtune/weights.hpp"
+#include "weights/plan_validate.hpp"
 
 namespace qtune::report {
 
@@ -81,8 +82,10 @@ std::string render_weights_stats_report(const weights::model& m,
                                         const std::vector<std::pair<weights::wformat, weights::quantized_model>>& results,
                                         const std::string& model_name);
 /// `tune weights plan`: the size-vs-error front with the chosen plan and the budget marked, the
-/// chosen type per tensor, and each tensor's own candidates; tables of the plan.
+/// chosen type per tensor, and each tensor's own candidates; tables of the plan; with
+/// `validation`, the measured KL divergence of the plan beside uniform types and Q4_K_M.
 std::string render_weights_plan_report(const weights::plan_result& plan, const std::string& model_name,
-                                       std::optional<std::uint64_t> budget_bytes);
+                                       std::optional<std::uint64_t> budget_bytes,
+                                       const std::vector<weights::plan_validation_row>& validation = {});
 
 }  // namespace qtune::report

@@ -118,7 +118,8 @@ std::string render_weights_stats_report(const w::model& m,
 }
 
 std::string render_weights_plan_report(const w::plan_result& r, const std::string& model_name,
-                                       std::optional<std::uint64_t> budget_bytes) {
+                                       std::optional<std::uint64_t> budget_bytes,
+                                       const std::vector<w::plan_validation_row>& validation) {
   const double total = static_cast<double>(r.total_values ? r.total_values : 1);
   auto bpw_of = [&](std::uint64_t bytes) { return 8.0 * static_cast<double>(bytes) / total; };
   json front = json::array();
@@ -220,6 +221,41 @@ std::string render_weights_plan_report(const w::plan_result& r, const std::strin
   pg.charts.push_back({"chart-candidates", cand_chart, "Every candidate type of every tensor."});
   pg.tables.push_back(std::move(t));
   pg.table_titles.push_back("The plan");
+  if (!validation.empty()) {
+    json pts = json::array();
+    table v;
+    v.id = "validation";
+    v.header = {"configuration", "bytes", "bpw", "KLD (mean)", "KLD p99", "top-1 agreement", "perplexity"};
+    for (const auto& row : validation) {
+      pts.push_back({{"label", row.label}, {"bpw", row.bpw}, {"kld", finite(row.kld_mean > 0 ? row.kld_mean : NAN)},
+                     {"kind", row.is_plan ? "plan" : row.label.rfind("uniform", 0) == 0 ? "uniform type" : "recipe"}});
+      v.rows.push_back({{row.label + (row.best_uniform ? " (best uniform of no larger size)" : ""), {}, {}},
+                        {std::to_string(row.bytes), static_cast<double>(row.bytes), {}},
+                        {fmt(row.bpw, 3), row.bpw, {}},
+                        {fmt(row.kld_mean, 6), row.kld_mean, {}},
+                        {fmt(row.kld_p99, 6), row.kld_p99, {}},
+                        {fmt(100.0 * row.top1, 2) + "%", row.top1, {}},
+                        {fmt(row.ppl, 4), row.ppl, {}}});
+      if (row.is_plan) pg.facts.push_back({"validated KL divergence", fmt(row.kld_mean, 6) + " (p99 " +
+                                           fmt(row.kld_p99, 6) + ", top-1 " + fmt(100.0 * row.top1, 2) + "%)"});
+    }
+    const json vx = {{"field", "bpw"}, {"type", "quantitative"}, {"title", "bits per weight"}, {"scale", {{"zero", false}}}};
+    const json vy = {{"field", "kld"}, {"type", "quantitative"}, {"title", "KL divergence from the model (log)"},
+                     {"scale", {{"type", "log"}}}};
+    json vchart = {{"$schema", schema},
+                   {"title", "Measured KL divergence: plan vs uniform types vs Q4_K_M"},
+                   {"width", 560},
+                   {"height", 340},
+                   {"data", {{"values", pts}}},
+                   {"mark", {{"type", "point"}, {"filled", true}, {"size", 90}}},
+                   {"encoding", {{"x", vx}, {"y", vy}, {"color", {{"field", "kind"}, {"type", "nominal"}}},
+                                 {"shape", {{"field", "kind"}, {"type", "nominal"}}},
+                                 {"tooltip", json::array({{{"field", "label"}}, {{"field", "bpw"}, {"format", ".3f"}},
+                                                          {{"field", "kld"}, {"format", ".6f"}}})}}}};
+    pg.charts.push_back({"chart-validation", vchart, "KL divergence measured on held-out text (lower is better)."});
+    pg.tables.push_back(std::move(v));
+    pg.table_titles.push_back("Validation: KL divergence measured by the model");
+  }
   return render_page(pg);
 }
 
