@@ -56,6 +56,11 @@ knn_result exact_knn(matrix_view<float> base, matrix_view<float> queries, metric
 knn_result cached_exact_knn(matrix_view<float> base, matrix_view<float> queries, metric m, std::size_t k,
                             const std::filesystem::path& cache_dir);
 
+/// Stores r (computed elsewhere, e.g. merged from query shards) as the cache entry that
+/// cached_exact_knn(base, queries, m, r.k, cache_dir) would write: the same key and bytes.
+void store_cached_knn(matrix_view<float> base, matrix_view<float> queries, metric m, const knn_result& r,
+                      const std::filesystem::path& cache_dir);
+
 /// Number of exact_knn computations run in this process so far (cache hits do not count).
 /// For tests and logs.
 std::uint64_t exact_knn_call_count() noexcept;

@@ -70,6 +70,8 @@ class sweep_context {
   std::size_t threads() const { return threads_; }   ///< spec.threads, or all cores when 0
   std::size_t dim() const { return base_->dim(); }
   const vectors& base() const { return *base_; }
+  /// Every query row loaded (normalised for cosine), before the tuning/validation split.
+  const vectors& queries() const { return *queries_; }
   const vectors& tuning() const { return *tuning_; }
   const vectors& validation() const { return *validation_; }
   const knn_result& truth_tuning() const { return truth_tuning_; }      ///< empty without truth
@@ -88,7 +90,7 @@ class sweep_context {
   std::string hash_;
   std::size_t threads_ = 1;
   std::shared_ptr<void> thread_limit_;  // a tbb::global_control, kept out of this header
-  std::optional<vectors> base_, tuning_, validation_;
+  std::optional<vectors> base_, queries_, tuning_, validation_;
   knn_result truth_tuning_, truth_validation_;
   std::string base_hash_, queries_hash_, ground_truth_desc_;
   std::size_t n_queries_ = 0;

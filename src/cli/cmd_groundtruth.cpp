@@ -12,6 +12,7 @@
 #include "qtune/ground_truth.hpp"
 #include "qtune/progress.hpp"
 #include "qtune/sweep_shard.hpp"
+#include "qtune/sweep_steps.hpp"
 
 namespace {
 
@@ -27,6 +28,7 @@ struct groundtruth_options {
   std::string shard;          ///< "I/N": compute query block I of N into a part file
   bool merge = false;         ///< join the N part files into the output
   std::size_t shards = 0;
+  std::string spec;           ///< the sweep's own ground truth: data, k, metric and cache of a spec
 };
 
 /// The part file of shard I/N beside `output`: gt.ivecs -> gt.shard-0-of-3.ivecs (+ .fvecs).
@@ -76,7 +78,28 @@ void run_groundtruth_merge(const groundtruth_options& o) {
   std::printf("groundtruth: merged %zu shards, %zu queries x k=%zu -> %s\n", o.shards, all.nq, all.k, o.output.c_str());
 }
 
+/// `--spec SPEC`: the sweep's ground-truth step in shards. Each shard computes its query block of
+/// the spec's data (as the sweep loads it); --merge joins them and stores the result in the spec's
+/// cache under the key a one-process sweep uses, so the sweep (and `tune plan`) then hit the cache.
+void run_spec_groundtruth(const groundtruth_options& o) {
+  const qtune::sweep_spec spec = qtune::parse_sweep_spec(o.spec);
+  qtune::sweep_context_options co;
+  co.with_truth = false;
+  const qtune::sweep_context ctx(spec, co);
+  groundtruth_options g = o;
+  g.k = spec.k;
+  if (!o.merge) return run_groundtruth_shard(g, ctx.base(), ctx.queries(), spec.dataset.distance);
+  run_groundtruth_merge(g);
+  const std::filesystem::path cache = spec.cache_dir.empty() ? qtune::default_ground_truth_cache_dir() : spec.cache_dir;
+  auto dist = std::filesystem::path(o.output);
+  dist.replace_extension(".fvecs");
+  qtune::store_cached_knn(ctx.base().view(), ctx.queries().view(), spec.dataset.distance,
+                          qtune::read_knn(o.output, dist), cache);
+  std::printf("groundtruth: stored in the sweep's cache %s\n", cache.string().c_str());
+}
+
 void run_groundtruth(const groundtruth_options& o) {
+  if (!o.spec.empty()) return run_spec_groundtruth(o);
   if (o.merge) return run_groundtruth_merge(o);
   const qtune::metric m = qtune::parse_metric(o.metric);
   const auto t0 = std::chrono::steady_clock::now();
@@ -125,6 +148,8 @@ QTUNE_CLI_COMMAND(groundtruth) {
   sub->add_option("--shard", opts->shard, "I/N: compute query block I of N into OUTPUT's part file (no cache)");
   sub->add_flag("--merge", opts->merge, "Join the part files of --shards N into OUTPUT (byte-identical to one process)");
   sub->add_option("--shards", opts->shards, "With --merge: the number of shards");
+  sub->add_option("--spec", opts->spec, "Instead of --base/--queries/-k: the sweep's data, k and metric; with "
+                                        "--merge the result goes into the spec's ground-truth cache");
   sub->add_option("--metric", opts->metric, "l2 | ip | cosine (cosine normalises base and queries at load)")
       ->capture_default_str();
   sub->add_option("-k,--k", opts->k, "Neighbours per query")->capture_default_str()->check(CLI::PositiveNumber);
@@ -140,7 +165,7 @@ QTUNE_CLI_COMMAND(groundtruth) {
     const std::filesystem::path out(opts->output);
     QTUNE_CHECK(out.extension() == ".ivecs", opts->output, ": the output must end in .ivecs (distances go beside it "
                                                             "as .fvecs)");
-    QTUNE_CHECK(opts->merge || (!opts->base.empty() && !opts->queries.empty()),
+    QTUNE_CHECK(opts->merge || !opts->spec.empty() || (!opts->base.empty() && !opts->queries.empty()),
                 "tune groundtruth: --base and --queries are required (except with --merge)");
     run_groundtruth(*opts);
   });

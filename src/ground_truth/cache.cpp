@@ -136,10 +136,11 @@ std::filesystem::path default_ground_truth_cache_dir() {
   return std::filesystem::temp_directory_path() / "qtune-ground-truth";
 }
 
-knn_result cached_exact_knn(matrix_view<float> base, matrix_view<float> queries, metric m, std::size_t k,
-                            const std::filesystem::path& cache_dir) {
-  QTUNE_CHECK(k > 0, "cached_exact_knn: k must be > 0, got 0");
-  QTUNE_CHECK(!cache_dir.empty(), "cached_exact_knn: empty cache directory");
+namespace {
+
+/// The cache key and the header an entry for (base, queries, m, k) must have.
+std::pair<std::string, cache_header> entry_identity(matrix_view<float> base, matrix_view<float> queries, metric m,
+                                                    std::size_t k) {
   const std::string hb = content_hash(base);
   const std::string hq = content_hash(queries);
   QTUNE_CHECK(hb.size() == 16 && hq.size() == 16, "cached_exact_knn: content_hash returned '", hb, "' / '", hq,
@@ -160,6 +161,27 @@ knn_result cached_exact_knn(matrix_view<float> base, matrix_view<float> queries,
   std::memcpy(expect.base_hash, hb.data(), 16);
   std::memcpy(expect.query_hash, hq.data(), 16);
 
+  return {key, expect};
+}
+
+}  // namespace
+
+void store_cached_knn(matrix_view<float> base, matrix_view<float> queries, metric m, const knn_result& r,
+                      const std::filesystem::path& cache_dir) {
+  QTUNE_CHECK(r.nq == queries.rows && r.k > 0, "store_cached_knn: the result has ", r.nq, " rows, the queries ",
+              queries.rows);
+  auto [key, h] = entry_identity(base, queries, m, r.k);
+  std::error_code ec;
+  std::filesystem::create_directories(cache_dir, ec);
+  QTUNE_CHECK(!ec, cache_dir.string(), ": cannot create the ground-truth cache directory: ", ec.message());
+  write_entry(cache_dir / ("gt-" + key + "-k" + std::to_string(r.k) + ".knn"), h, r);
+}
+
+knn_result cached_exact_knn(matrix_view<float> base, matrix_view<float> queries, metric m, std::size_t k,
+                            const std::filesystem::path& cache_dir) {
+  QTUNE_CHECK(k > 0, "cached_exact_knn: k must be > 0, got 0");
+  QTUNE_CHECK(!cache_dir.empty(), "cached_exact_knn: empty cache directory");
+  auto [key, expect] = entry_identity(base, queries, m, k);
   for (const auto& e : find_entries(cache_dir, key, k)) {
     if (auto r = load_entry(e.path, expect)) return first_columns(std::move(*r), k);
     std::error_code ec;

@@ -175,6 +175,7 @@ sweep_context::sweep_context(const sweep_spec& spec, const sweep_context_options
     truth_tuning_ = select_rows(truth, tun);
     truth_validation_ = select_rows(truth, val);
   }
+  queries_ = std::move(queries);
 }
 
 sweep_context::~sweep_context() = default;

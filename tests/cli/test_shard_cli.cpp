@@ -208,6 +208,30 @@ TEST_F(cli_shard, sharded_ground_truth_merges_byte_identical) {
   EXPECT_NE(text.find("shard 2/4 has not run"), std::string::npos) << text;
 }
 
+TEST_F(cli_shard, the_sweeps_ground_truth_in_shards_fills_the_same_cache_entry) {
+  std::string text = slurp(spec);
+  text.replace(text.find("cache_dir: cache"), 16, "cache_dir: cache2");
+  const fs::path spec2 = dir / "spec2.yaml";
+  std::ofstream(spec2) << text;
+  auto [rc, out] = sh(run("plan " + spec.string() + " -o " + (dir / "p").string() + " -q"));  // one process
+  ASSERT_EQ(rc, 0) << out;
+  for (int i = 0; i < 3; ++i) {
+    std::tie(rc, out) = sh(run("groundtruth --spec " + spec2.string() + " -o " + (dir / "g.ivecs").string() +
+                               " --shard " + std::to_string(i) + "/3"));
+    ASSERT_EQ(rc, 0) << out;
+  }
+  std::tie(rc, out) = sh(run("groundtruth --spec " + spec2.string() + " -o " + (dir / "g.ivecs").string() +
+                             " --merge --shards 3"));
+  ASSERT_EQ(rc, 0) << out;
+  std::vector<fs::path> a, b;
+  for (const auto& e : fs::directory_iterator(dir / "cache")) a.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(dir / "cache2")) b.push_back(e.path());
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(a[0].filename(), b[0].filename());  // the same cache key
+  EXPECT_EQ(slurp(a[0]), slurp(b[0]));          // byte-identical
+}
+
 TEST_F(cli_shard, submit_writes_an_sbatch_chain_and_a_kubernetes_manifest) {
   const std::string out = (dir / "sub").string();
   auto [rc, text] = sh(run("submit --slurm --dry-run " + spec.string() + " -o " + out +
