@@ -18,19 +18,20 @@ namespace {
 using json = nlohmann::json;
 using clock_type = std::chrono::steady_clock;
 
-/// A request the client got wrong: becomes `status` and {"error": message}.
-struct bad_request {
-  int status;
-  std::string message;
-};
+using bad_request = request_error;
+
+/// JSON text of `body`; invalid UTF-8 in strings (a parse error quoting the client's bytes) is
+/// replaced rather than thrown as type_error 316, which became an HTTP 500.
+std::string dump(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(dump(body), "application/json");
 }
 
 void send_error(httplib::Response& res, int status, const std::string& message) {
-  send_json(res, status, json{{"error", message}});
+  res.status = status;
+  res.set_content(error_json(message), "application/json");
 }
 
 /// An integer field in [1, limit], or `fallback` when absent.
@@ -38,16 +39,51 @@ std::size_t positive_int(const json& body, const char* key, std::size_t fallback
   const auto it = body.find(key);
   if (it == body.end()) return fallback;
   if (!it->is_number_integer())
-    throw bad_request{400, std::string("'") + key + "' must be an integer, got " + it->dump()};
+    throw bad_request{400, std::string("'") + key + "' must be an integer, got " + dump(*it)};
   if (it->is_number_unsigned()) {
     const auto v = it->get<std::uint64_t>();
     if (v >= 1 && v <= limit) return static_cast<std::size_t>(v);
   }
   throw bad_request{400, std::string("'") + key + "' must be in [1, " + std::to_string(limit) + "], got " +
-                             it->dump()};
+                             dump(*it)};
 }
 
 }  // namespace
+
+std::string error_json(const std::string& message) { return dump(json{{"error", message}}); }
+
+search_request parse_search_request(std::string_view text, std::size_t dim, std::size_t default_k,
+                                    const service_options& limits) {
+  json body;
+  try {
+    body = json::parse(text);
+  } catch (const json::exception& e) {
+    throw bad_request{400, std::string("malformed JSON: ") + e.what()};
+  }
+  if (!body.is_object()) throw bad_request{400, "the body must be a JSON object {\"vector\": [...], \"k\": n}"};
+  for (const auto& item : body.items()) {
+    if (item.key() != "vector" && item.key() != "k" && item.key() != "ef")
+      throw bad_request{400, "unknown key '" + item.key() + "' (expected vector, k, ef)"};
+  }
+  const auto v = body.find("vector");
+  if (v == body.end() || !v->is_array()) throw bad_request{400, "'vector' must be an array of numbers"};
+  if (v->size() != dim)
+    throw bad_request{400, "'vector' has " + std::to_string(v->size()) + " values, the index has dimension " +
+                               std::to_string(dim)};
+  search_request r;
+  r.vector.resize(dim);
+  for (std::size_t j = 0; j < dim; ++j) {
+    const json& x = (*v)[j];
+    if (!x.is_number()) throw bad_request{400, "'vector'[" + std::to_string(j) + "] is not a number: " + dump(x)};
+    const double d = x.get<double>();
+    if (!std::isfinite(d) || std::fabs(d) > qtune::max_abs_value)
+      throw bad_request{400, "'vector'[" + std::to_string(j) + "] is not a finite float in [-1e15, 1e15]: " + dump(x)};
+    r.vector[j] = static_cast<float>(d);
+  }
+  r.k = positive_int(body, "k", default_k, limits.max_k);
+  r.ef = positive_int(body, "ef", 0, limits.max_ef);
+  return r;
+}
 
 struct search_service::impl {
   std::unique_ptr<qtune::index> index;
@@ -78,39 +114,13 @@ struct search_service::impl {
     const auto t0 = clock_type::now();
     const std::size_t dim = index->dim();
     try {
-      json body;
-      try {
-        body = json::parse(req.body);
-      } catch (const json::exception& e) {
-        throw bad_request{400, std::string("malformed JSON: ") + e.what()};
-      }
-      if (!body.is_object()) throw bad_request{400, "the body must be a JSON object {\"vector\": [...], \"k\": n}"};
-      for (const auto& item : body.items()) {
-        if (item.key() != "vector" && item.key() != "k" && item.key() != "ef")
-          throw bad_request{400, "unknown key '" + item.key() + "' (expected vector, k, ef)"};
-      }
-      const auto v = body.find("vector");
-      if (v == body.end() || !v->is_array()) throw bad_request{400, "'vector' must be an array of numbers"};
-      if (v->size() != dim)
-        throw bad_request{400, "'vector' has " + std::to_string(v->size()) + " values, the index has dimension " +
-                                   std::to_string(dim)};
-      std::vector<float> q(dim);
-      for (std::size_t j = 0; j < dim; ++j) {
-        const json& x = (*v)[j];
-        if (!x.is_number()) throw bad_request{400, "'vector'[" + std::to_string(j) + "] is not a number: " + x.dump()};
-        const double d = x.get<double>();
-        if (!std::isfinite(d) || std::fabs(d) > std::numeric_limits<float>::max())
-          throw bad_request{400, "'vector'[" + std::to_string(j) + "] is not a finite float: " + x.dump()};
-        q[j] = static_cast<float>(d);
-      }
-      const std::size_t k = positive_int(body, "k", params.k, options.max_k);
-      const std::size_t ef = positive_int(body, "ef", 0, options.max_ef);
-
+      const search_request r = parse_search_request(req.body, dim, params.k, options);
+      const std::size_t k = r.k;
       std::vector<std::int32_t> ids(k);
       std::vector<float> distances(k);
       std::size_t found = 0;
       try {
-        found = qtune::search_into(*index, q.data(), k, ef, ids.data(), distances.data());
+        found = qtune::search_into(*index, r.vector.data(), k, r.ef, ids.data(), distances.data());
       } catch (const qtune::error& e) {
         throw bad_request{400, e.what()};  // e.g. a zero vector under cosine
       }
@@ -184,6 +194,7 @@ struct search_service::impl {
     const std::size_t threads = std::max<std::size_t>(1, options.threads);
     server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server.set_payload_max_length(options.max_body_bytes);
+    server.set_read_timeout(std::chrono::milliseconds(options.read_timeout_ms));
     server.set_keep_alive_max_count(1000);
     server.set_keep_alive_timeout(2);
     server.set_tcp_nodelay(true);  // replies are small: without it, Nagle + delayed ACK add ~40 ms

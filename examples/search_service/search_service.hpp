@@ -15,6 +15,8 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "qtune/qtune.hpp"
 
@@ -28,7 +30,32 @@ struct service_options {
   std::size_t max_ef = 100000;            ///< larger ef is a 400
   std::size_t max_body_bytes = 1u << 20;  ///< larger bodies are a 413
   std::size_t latency_window = 1u << 16;  ///< /stats percentiles are over the last this-many searches
+  /// A connection that sends nothing for this long while a request is being read (a half-sent
+  /// header or body) gets a 408 (or is closed when no request line arrived) and frees its worker.
+  std::size_t read_timeout_ms = 5000;
 };
+
+/// A POST /search body the client got wrong: HTTP `status` (4xx) and the message for {"error": ...}.
+struct request_error {
+  int status = 400;
+  std::string message;
+};
+
+/// A checked POST /search body.
+struct search_request {
+  std::vector<float> vector;  ///< dim finite floats
+  std::size_t k = 0;          ///< in [1, max_k]
+  std::size_t ef = 0;         ///< 0 = the index setting, else in [1, max_ef]
+};
+
+/// Parses and checks a POST /search body (any bytes: malformed JSON or UTF-8, wrong shapes and
+/// out-of-range values throw request_error; nothing else escapes except std::bad_alloc).
+/// `default_k` is used when the body has no "k".
+search_request parse_search_request(std::string_view body, std::size_t dim, std::size_t default_k,
+                                    const service_options& limits);
+/// {"error": message} as JSON text; bytes of `message` that are not valid UTF-8 (it may quote the
+/// client's body) are replaced by U+FFFD, so building the reply cannot fail.
+std::string error_json(const std::string& message);
 
 /// Latency percentiles and counters, as /stats reports them.
 struct service_stats {

@@ -80,12 +80,27 @@ struct int_matrix {
 //   .hdf5/.h5 (with `hdf5_dataset`, default "train"; read_ids defaults to "neighbors")
 //   *-idx3-ubyte[.gz], *-idx1-ubyte[.gz], *.idx[.gz] (IDX uint8; images flattened to rows of
 //   rows*cols; gzip is detected by the magic bytes 1f 8b, not by the extension)
-// Every float value is checked to be finite. Errors name the file and the vector index
-// (and column) or byte offset.
+// Every float value is checked to be finite and within +-max_abs_value. Errors name the file
+// and the vector index (and column) or byte offset.
+
+/// The largest magnitude a vector value may have: qtune computes distances in float32 (SIMD
+/// kernels, hnswlib, FAISS), and with |x| <= 1e15 a squared L2 distance or an inner product over
+/// up to 2^20 dimensions stays below FLT_MAX (4 * 1e30 * 2^20 = 4.2e36). Larger finite values
+/// (e.g. +-3e38) overflowed to inf, which silently gave NaN errors, recall 1.0 and ids -1; they
+/// are refused by every reader and by build_index / add_vectors / search instead.
+inline constexpr float max_abs_value = 1e15f;
+
+/// Throws qtune::error naming `what`, the row and the column of the first value that is NaN, +-inf
+/// or larger in magnitude than max_abs (x: rows x dim floats, any stride).
+void check_values(matrix_view<float> x, const std::string& what, float max_abs = max_abs_value);
+
 struct read_options {
   std::string hdf5_dataset = "train";   ///< which HDF5 dataset to read
   std::size_t max_rows = 0;             ///< 0 = all; otherwise read only the first max_rows
   std::size_t max_dim = 1u << 20;       ///< a larger dimension is rejected as absurd
+  /// Float values beyond +-max_abs are refused (NaN/Inf always are). Vectors: max_abs_value;
+  /// ground-truth distances are read with FLT_MAX (qtune stores padding as FLT_MAX).
+  float max_abs = max_abs_value;
 };
 vectors read_vectors(const std::filesystem::path& path, const read_options& opt = {});
 /// .ivecs, or an int32/int64 .npy, or HDF5 dataset "neighbors", or IDX labels (n x 1).

@@ -10,10 +10,15 @@
 namespace qtune {
 namespace {
 
-/// Throws naming `what`, the row and the column of the first non-finite value.
+/// Throws naming `what`, the row and the column of the first non-finite value or one larger
+/// in magnitude than max_abs_value (float32 distances over it overflow; see dataset.hpp).
 void check_finite(const float* x, std::size_t dim, const char* what, std::size_t row) {
-  for (std::size_t j = 0; j < dim; ++j)
+  for (std::size_t j = 0; j < dim; ++j) {
+    if (std::fabs(x[j]) <= max_abs_value) continue;
     QTUNE_CHECK(std::isfinite(x[j]), what, " row ", row, " column ", j, " is not a finite number (", x[j], ")");
+    fail(what, " row ", row, " column ", j, " is ", x[j], ", outside [-1e15, 1e15]: float32 distances over values "
+         "this large overflow");
+  }
 }
 
 /// dst = x / |x|. Throws on a zero row (cosine is undefined there).

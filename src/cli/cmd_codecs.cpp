@@ -57,6 +57,9 @@ void run_codec_eval(const codec_eval_options& o) {
   QTUNE_CHECK(base.dim() == queries.dim(), o.queries, ": queries have dimension ", queries.dim(), ", but ", o.base,
               " has ", base.dim());
   QTUNE_CHECK(base.rows() > 0 && queries.rows() > 0, o.base, ": base and queries must not be empty");
+  // More neighbours than the base holds made every query "find" all of them: recall 1.0 (and
+  // k = 10^8 tried to allocate queries * k results).
+  QTUNE_CHECK(o.k <= base.rows(), o.base, ": k = ", o.k, " is larger than the base (", base.rows(), " vectors)");
   if (m == qtune::metric::cosine) {
     base.normalize_rows(o.base);
     queries.normalize_rows(o.queries);

@@ -107,6 +107,8 @@ void run_groundtruth(const groundtruth_options& o) {
   qtune::vectors queries = qtune::read_vectors(o.queries);
   QTUNE_CHECK(base.dim() == queries.dim(), o.queries, ": queries have dimension ", queries.dim(), ", but ", o.base,
               " has ", base.dim());
+  QTUNE_CHECK(o.k <= base.rows(), o.base, ": k = ", o.k, " is larger than the base (", base.rows(),
+              " vectors); the ground truth would be padded with id -1");
   if (m == qtune::metric::cosine) {
     base.normalize_rows(o.base);
     queries.normalize_rows(o.queries);

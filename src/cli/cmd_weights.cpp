@@ -43,7 +43,7 @@ struct weights_options {
   std::uint32_t ctx = 256;
   std::size_t chunks = 0;                  // 0: all (eval, imatrix); plan: validation chunks
   std::size_t search_chunks = 8;           // plan --objective kld
-  std::size_t max_evals = 48;
+  std::size_t max_evals = 96;
   bool validate = false;
   std::string objective = "proxy";
   std::string html;
@@ -521,7 +521,7 @@ QTUNE_CLI_COMMAND(weights) {
   pl->add_option("--ctx", o->ctx, "context of the measurement chunks (default 256)");
   pl->add_option("--chunks", o->chunks, "validation chunks (default 32)");
   pl->add_option("--search-chunks", o->search_chunks, "chunks the kld search evaluates on, before the validation chunks (default 8)");
-  pl->add_option("--max-evals", o->max_evals, "model evaluations the kld search may spend (default 48)");
+  pl->add_option("--max-evals", o->max_evals, "model evaluations the kld search may spend (default 96)");
   pl->add_flag("--json", o->json, "JSON output");
   pl->add_option("--html", o->html, "also write an HTML report (the plan on the size-vs-error front) to this file");
   pl->add_flag("--quiet,-q", o->quiet, "no progress bar or progress lines on stderr");

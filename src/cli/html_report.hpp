@@ -22,6 +22,8 @@ inline constexpr bool have_html_reports = QTUNE_HAVE_REPORT != 0;
 #if !QTUNE_HAVE_REPORT
 namespace qtune::report {
 
+using qtune::sweep_report_input;
+
 [[noreturn]] inline void reports_not_built() {
   fail("this tune was built without HTML reports (node/npm were missing at configure time, or "
        "QTUNE_BUILD_REPORT=OFF); rebuild with them to write report.html");

@@ -56,11 +56,13 @@ class mapped_file {
   std::size_t size_ = 0;
 };
 
-/// Reads a whole file into memory; gzip input (magic 1f 8b) is decompressed with zlib.
-std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path, bool* was_gzip = nullptr);
+/// Reads a whole file into memory, or its first max_bytes bytes; gzip input (magic 1f 8b) is
+/// decompressed with zlib, and never beyond max_bytes decompressed bytes.
+std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path, bool* was_gzip = nullptr,
+                                          std::size_t max_bytes = SIZE_MAX);
 
-/// Throws naming row and column of the first NaN/Inf in a float view.
-void check_finite(const std::filesystem::path& path, matrix_view<float> x);
+/// Throws naming row and column of the first NaN/Inf, or value beyond +-max_abs, in a float view.
+void check_finite(const std::filesystem::path& path, matrix_view<float> x, float max_abs);
 
 /// Throws unless 0 < dim <= max_dim.
 void check_dim(const std::filesystem::path& path, std::int64_t dim, std::size_t max_dim, const char* where);

@@ -44,7 +44,7 @@ mapped_file::~mapped_file() {
   if (addr_) ::munmap(addr_, size_);
 }
 
-std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path, bool* was_gzip) {
+std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path, bool* was_gzip, std::size_t max_bytes) {
   std::vector<std::uint8_t> out;
   {
     std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -57,7 +57,7 @@ std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path, boo
     if (was_gzip) *was_gzip = gz;
     if (!gz) {
       mapped_file m(path);
-      out.assign(m.data(), m.data() + m.size());
+      out.assign(m.data(), m.data() + std::min(m.size(), max_bytes));
       return out;
     }
   }
@@ -65,9 +65,10 @@ std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& path, boo
   QTUNE_CHECK(g, path.string(), ": cannot open gzip stream");
   ::gzbuffer(g, 1 << 17);
   std::size_t n = 0;
-  out.resize(1 << 20);
+  out.resize(std::min<std::size_t>(1 << 20, max_bytes));
   for (;;) {
-    if (n == out.size()) out.resize(out.size() * 2);
+    if (n == max_bytes) break;  // decompress no more than asked (a gzip bomb stops here)
+    if (n == out.size()) out.resize(std::min(out.size() * 2, max_bytes));
     const std::size_t want = std::min<std::size_t>(out.size() - n, 1u << 30);
     const int r = ::gzread(g, out.data() + n, unsigned(want));
     if (r < 0) {

@@ -2,6 +2,9 @@
 // "distances" (float), and a file attribute "distance" (euclidean | angular | dot | ip).
 #include <hdf5.h>
 
+#include <algorithm>
+#include <limits>
+
 #include "dataset/dataset_impl.hpp"
 
 namespace qtune::detail {
@@ -46,7 +49,30 @@ hid_t open_file(const std::filesystem::path& path) {
 struct dataset_2d {
   std::size_t rows = 0, dim = 0;
   H5T_class_t cls = H5T_NO_CLASS;
+  std::size_t elem_bytes = 0;  // stored element size
 };
+
+// deflate cannot expand data more than ~1032:1; a filtered dataset that declares more than this
+// times its stored bytes is corrupt (or a decompression bomb).
+constexpr std::uint64_t max_filter_ratio = 1100;
+
+/// The declared shape comes from the file: before allocating rows * dim values, check that the
+/// dataset really stores that many bytes (contiguous/compact: exactly; filtered chunks: within
+/// max_filter_ratio). Unwritten chunks read as fill values; ann-benchmarks files have none.
+void check_declared_size(const std::filesystem::path& path, hid_t ds, const std::string& name,
+                         const dataset_2d& d) {
+  const std::uint64_t rows = d.rows, dim = d.dim, elem = std::max<std::size_t>(d.elem_bytes, 1);
+  QTUNE_CHECK(rows <= (std::uint64_t(1) << 62) / dim / std::max<std::uint64_t>(elem, 4), path.string(),
+              ": dataset \"", name, "\" declares ", rows, " x ", dim, " values, more than this machine can address");
+  const std::uint64_t need = rows * dim * elem;
+  const std::uint64_t stored = H5Dget_storage_size(ds);
+  h5_handle dcpl(H5Dget_create_plist(ds), H5Pclose);
+  const int filters = dcpl >= 0 ? H5Pget_nfilters(dcpl) : 0;
+  const std::uint64_t limit = filters > 0 ? stored * max_filter_ratio : stored;
+  QTUNE_CHECK(need <= limit, path.string(), ": dataset \"", name, "\" declares ", rows, " x ", dim, " values (",
+              need, " bytes) but stores ", stored, " bytes", filters > 0 ? " compressed" : "",
+              " (corrupt, truncated or partly unwritten)");
+}
 
 dataset_2d inspect(const std::filesystem::path& path, hid_t ds, const std::string& name, const read_options& opt) {
   h5_handle space(H5Dget_space(ds), H5Sclose);
@@ -60,6 +86,7 @@ dataset_2d inspect(const std::filesystem::path& path, hid_t ds, const std::strin
   d.rows = dims[0];
   d.dim = dims[1];
   d.cls = H5Tget_class(type);
+  d.elem_bytes = H5Tget_size(type);
   check_dim(path, std::int64_t(d.dim), opt.max_dim, ("dataset \"" + name + "\"").c_str());
   QTUNE_CHECK(d.rows > 0, path.string(), ": dataset \"", name, "\" has 0 rows");
   if (opt.max_rows) d.rows = std::min<std::size_t>(d.rows, opt.max_rows);
@@ -77,6 +104,7 @@ std::vector<T> read_rows(const std::filesystem::path& path, hid_t file, const st
   d = inspect(path, ds, name, opt);
   QTUNE_CHECK(d.cls == want || (want == H5T_FLOAT && d.cls == H5T_INTEGER), path.string(), ": dataset \"", name,
               "\" has HDF5 type class ", int(d.cls), ", expected ", want == H5T_FLOAT ? "float" : "integer");
+  check_declared_size(path, ds, name, d);
   std::vector<T> out(d.rows * d.dim);
   h5_handle fspace(H5Dget_space(ds), H5Sclose);
   const hsize_t start[2] = {0, 0}, count[2] = {d.rows, d.dim};
@@ -94,7 +122,7 @@ vectors read_hdf5_vectors(const std::filesystem::path& path, const std::string& 
   h5_handle file(open_file(path), H5Fclose);
   dataset_2d d;
   std::vector<float> v = read_rows<float>(path, file, name, H5T_NATIVE_FLOAT, H5T_FLOAT, opt, d);
-  check_finite(path, {v.data(), d.rows, d.dim, d.dim});
+  check_finite(path, {v.data(), d.rows, d.dim, d.dim}, opt.max_abs);
   return vectors_builder::heap(std::move(v), d.rows, d.dim);
 }
 
@@ -164,7 +192,11 @@ ann_dataset read_ann_hdf5(const std::filesystem::path& path) {
   ds.neighbors = read_hdf5_ids(path, "neighbors", {});
   QTUNE_CHECK(ds.neighbors.rows == ds.test.rows(), path.string(), ": \"neighbors\" has ", ds.neighbors.rows,
               " rows, expected ", ds.test.rows(), " (one per test vector)");
-  if (has_distances) ds.distances = read_hdf5_vectors(path, "distances", {});
+  if (has_distances) {
+    read_options dopt;
+    dopt.max_abs = std::numeric_limits<float>::max();  // distances, not vectors
+    ds.distances = read_hdf5_vectors(path, "distances", dopt);
+  }
   return ds;
 }
 

@@ -14,31 +14,45 @@ struct idx_data {
   std::size_t offset = 0;  // where the values start
 };
 
+// deflate expands at most ~1032:1; an IDX header declaring more than this times the compressed
+// file is a corrupt file or a decompression bomb.
+constexpr std::uint64_t max_gzip_ratio = 1100;
+
 idx_data load_idx(const std::filesystem::path& path, const read_options& opt) {
   idx_data d;
   bool gz = false;
-  d.bytes = read_file_bytes(path, &gz);
+  // The header first (at most 4 + 4 * 3 bytes), so the data is read (and decompressed) only as
+  // far as the header declares and max_rows asks.
+  const std::vector<std::uint8_t> head = read_file_bytes(path, &gz, 16);
   const char* what = gz ? " (decompressed)" : "";
-  const auto& b = d.bytes;
-  QTUNE_CHECK(b.size() >= 4, path.string(), ": truncated IDX header: ", b.size(), " bytes", what);
-  const std::uint32_t magic = load_be32(b.data());
+  QTUNE_CHECK(head.size() >= 4, path.string(), ": truncated IDX header: ", head.size(), " bytes", what);
+  const std::uint32_t magic = load_be32(head.data());
   QTUNE_CHECK(magic == 0x00000803u || magic == 0x00000801u, path.string(), ": bad IDX magic 0x", std::hex, magic,
               std::dec, " at byte offset 0", what, ", expected 0x00000803 (uint8 images) or 0x00000801 (uint8 labels)");
   const std::size_t ndim = magic & 0xff;
-  QTUNE_CHECK(b.size() >= 4 + 4 * ndim, path.string(), ": truncated IDX header: ", b.size(), " bytes", what,
+  QTUNE_CHECK(head.size() >= 4 + 4 * ndim, path.string(), ": truncated IDX header: ", head.size(), " bytes", what,
               ", expected ", 4 + 4 * ndim);
-  d.rows = load_be32(b.data() + 4);
+  d.rows = load_be32(head.data() + 4);
   d.dim = 1;
-  for (std::size_t i = 1; i < ndim; ++i) d.dim *= load_be32(b.data() + 4 + 4 * i);
+  for (std::size_t i = 1; i < ndim; ++i) d.dim *= load_be32(head.data() + 4 + 4 * i);  // <= 2^64 - 1: no wrap
   d.offset = 4 + 4 * ndim;
-  check_dim(path, std::int64_t(d.dim), opt.max_dim, "IDX image");
+  check_dim(path, std::int64_t(std::min<std::size_t>(d.dim, INT64_MAX)), opt.max_dim, "IDX image");
   QTUNE_CHECK(d.rows > 0, path.string(), ": IDX file holds 0 items");
-  const std::size_t need = d.rows * d.dim;
-  const std::size_t have = b.size() - d.offset;
+  const std::size_t declared = d.rows * d.dim;  // rows < 2^32, dim <= max_dim: no wrap
+  if (gz) {
+    const std::uint64_t file_bytes = std::filesystem::file_size(path);
+    QTUNE_CHECK(declared <= file_bytes * max_gzip_ratio, path.string(), ": IDX header declares ", d.rows, " items of ",
+                d.dim, " bytes (", declared, " bytes), more than a gzip stream of ", file_bytes,
+                " bytes can hold (corrupt file or decompression bomb)");
+  }
+  const std::size_t rows = opt.max_rows ? std::min(d.rows, opt.max_rows) : d.rows;
+  d.bytes = read_file_bytes(path, &gz, d.offset + rows * d.dim);
+  const std::size_t need = rows * d.dim;
+  const std::size_t have = d.bytes.size() - d.offset;
   QTUNE_CHECK(have >= need, path.string(), ": truncated IDX data", what, ": header says ", d.rows, " items of ", d.dim,
-              " bytes (", need, " bytes from byte offset ", d.offset, "), found ", have, "; item ", have / d.dim,
+              " bytes (", declared, " bytes from byte offset ", d.offset, "), found ", have, "; item ", have / d.dim,
               " at byte offset ", d.offset + (have / d.dim) * d.dim, " is incomplete");
-  if (opt.max_rows) d.rows = std::min(d.rows, opt.max_rows);
+  d.rows = rows;
   return d;
 }
 

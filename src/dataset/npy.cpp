@@ -137,10 +137,13 @@ npy_file open_npy(const std::filesystem::path& path, const read_options& opt) {
   mapped_file m(path);
   npy_header h = parse_npy(path, m.data(), m.size());
   check_dim(path, std::int64_t(h.dim), opt.max_dim, "array");
-  const std::size_t need = h.rows * h.dim * h.item;
+  // dim <= max_dim and item <= 8, so row_bytes cannot wrap; rows * row_bytes can (a shape of
+  // (2^62, 4) wraps to 0), so compare in rows, not in bytes.
+  const std::size_t row_bytes = h.dim * h.item;
   const std::size_t have = m.size() - h.data_offset;
-  if (have < need) {
-    const std::size_t row_bytes = h.dim * h.item;
+  if (h.rows > have / row_bytes) {
+    const bool wraps = h.rows > SIZE_MAX / row_bytes;
+    const std::string need = wraps ? std::string("more than 2^64") : std::to_string(h.rows * row_bytes);
     fail(path.string(), ": truncated .npy: header shape (", h.rows, ", ", h.dim, ") needs ", need,
          " data bytes from byte offset ", h.data_offset, ", file has ", have, "; vector ", have / row_bytes,
          " at byte offset ", h.data_offset + (have / row_bytes) * row_bytes, " is incomplete");
@@ -159,7 +162,7 @@ vectors read_npy_vectors(const std::filesystem::path& path, const read_options& 
   const std::size_t n = f.rows * h.dim;
   if (h.type == dt::f32 && h.data_offset % alignof(float) == 0) {
     const float* p = reinterpret_cast<const float*>(data);
-    check_finite(path, {p, f.rows, h.dim, h.dim});
+    check_finite(path, {p, f.rows, h.dim, h.dim}, opt.max_abs);
     const std::size_t len = f.m.size();
     void* addr = f.m.release();
     return vectors_builder::mapped(addr, len, p, f.rows, h.dim, h.dim);
@@ -185,7 +188,7 @@ vectors read_npy_vectors(const std::filesystem::path& path, const read_options& 
       fail(path.string(), ": .npy dtype is an integer id type (", h.type == dt::i32 ? "<i4" : "<i8",
            "); vectors must be float32, float16, int8 or uint8 (read ids with read_ids)");
   }
-  if (h.type == dt::f32 || h.type == dt::f16) check_finite(path, {out.data(), f.rows, h.dim, h.dim});
+  if (h.type == dt::f32 || h.type == dt::f16) check_finite(path, {out.data(), f.rows, h.dim, h.dim}, opt.max_abs);
   return vectors_builder::heap(std::move(out), f.rows, h.dim);
 }
 

@@ -1,6 +1,7 @@
 // Format dispatch for read_vectors / read_ids, and load_dataset.
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 #include "dataset/dataset_impl.hpp"
 
@@ -129,6 +130,7 @@ loaded_dataset load_dataset(const std::filesystem::path& base, const std::filesy
   if (!ground_truth_distances.empty()) {
     read_options gopt;
     gopt.max_rows = max_queries;
+    gopt.max_abs = std::numeric_limits<float>::max();  // distances, not vectors
     out.ground_truth_distances = read_vectors(ground_truth_distances, gopt);
   }
   const std::size_t nq = out.queries.rows();

@@ -56,7 +56,7 @@ vectors read_fvecs(const std::filesystem::path& path, const read_options& opt) {
   // page-aligned, so the file can be viewed in place with stride dim + 1 floats.
   const float* data = reinterpret_cast<const float*>(m.data() + 4);
   const matrix_view<float> view{data, s.rows, s.dim, s.dim + 1};
-  check_finite(path, view);
+  check_finite(path, view, opt.max_abs);
   const std::size_t len = m.size();
   void* addr = m.release();
   return vectors_builder::mapped(addr, len, data, s.rows, s.dim, s.dim + 1);

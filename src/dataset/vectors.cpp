@@ -123,13 +123,8 @@ std::string file_hash(const std::filesystem::path& path) {
 
 namespace detail {
 
-void check_finite(const std::filesystem::path& path, matrix_view<float> x) {
-  for (std::size_t i = 0; i < x.rows; ++i) {
-    const float* r = x.row(i);
-    for (std::size_t j = 0; j < x.dim; ++j)
-      if (!std::isfinite(r[j]))
-        fail(path.string(), ": vector ", i, " column ", j, " is ", r[j], ", expected a finite value");
-  }
+void check_finite(const std::filesystem::path& path, matrix_view<float> x, float max_abs) {
+  check_values(x, path.string(), max_abs);
 }
 
 void check_dim(const std::filesystem::path& path, std::int64_t dim, std::size_t max_dim, const char* where) {
@@ -139,4 +134,22 @@ void check_dim(const std::filesystem::path& path, std::int64_t dim, std::size_t 
 }
 
 }  // namespace detail
+}  // namespace qtune
+
+namespace qtune {
+
+void check_values(matrix_view<float> x, const std::string& what, float max_abs) {
+  for (std::size_t i = 0; i < x.rows; ++i) {
+    const float* r = x.row(i);
+    for (std::size_t j = 0; j < x.dim; ++j) {
+      // One comparison per value; NaN fails it too.
+      if (!(std::fabs(r[j]) <= max_abs)) {
+        if (!std::isfinite(r[j])) fail(what, ": vector ", i, " column ", j, " is ", r[j], ", expected a finite value");
+        fail(what, ": vector ", i, " column ", j, " is ", r[j], ", outside [-1e15, 1e15]: float32 distances over "
+             "values this large overflow (scale the data down)");
+      }
+    }
+  }
+}
+
 }  // namespace qtune

@@ -50,7 +50,9 @@ knn_result read_knn(const std::filesystem::path& ids_path, const std::filesystem
     return p;
   }() : dist_path;
   if (dpath != ids_path && std::filesystem::exists(dpath)) {
-    const vectors d = read_vectors(dpath);
+    read_options opt;
+    opt.max_abs = std::numeric_limits<float>::max();  // padding is stored as FLT_MAX
+    const vectors d = read_vectors(dpath, opt);
     QTUNE_CHECK(d.rows() == r.nq && d.dim() == r.k, dpath.string(), ": distances are ", d.rows(), " x ", d.dim(),
                 ", expected ", r.nq, " x ", r.k, " to match ", ids_path.string());
     r.distances.resize(r.nq * r.k);

@@ -401,6 +401,7 @@ struct reader {
     return file.string() + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
   }
   YAML::Node need(const YAML::Node& parent, const char* key, const std::string& path) const {
+    if (!parent.IsMap()) fail(where(parent), ": '", path.empty() ? "the file" : path, "' must be a mapping");
     YAML::Node n = parent[key];
     if (!n) fail(where(parent), ": missing key '", path.empty() ? key : path + "." + key, "'");
     return n;
@@ -414,17 +415,51 @@ struct reader {
       fail(where(n), ": '", path.empty() ? key : path + "." + key, "' has a value of the wrong type");
     }
   }
+  /// An unsigned integer in [lo, hi] (a value out of range is refused, not wrapped or clamped).
+  std::uint64_t get_uint(const YAML::Node& parent, const char* key, const std::string& path, std::uint64_t lo,
+                         std::uint64_t hi) const {
+    const auto v = get<std::uint64_t>(parent, key, path);
+    if (v < lo || v > hi)
+      fail(where(parent[key]), ": '", path.empty() ? key : path + "." + key, "' must be in [", lo, ", ", hi,
+           "], got ", v);
+    return v;
+  }
+  /// A finite number in [lo, hi].
+  double get_real(const YAML::Node& parent, const char* key, const std::string& path, double lo, double hi) const {
+    const auto v = get<double>(parent, key, path);
+    if (!std::isfinite(v) || v < lo || v > hi)
+      fail(where(parent[key]), ": '", path.empty() ? key : path + "." + key, "' must be a number in [", lo, ", ", hi,
+           "], got ", v);
+    return v;
+  }
   recall_ci get_ci(const YAML::Node& parent, const char* key) const {
     YAML::Node n = need(parent, key, "measured");
+    const std::string path = std::string("measured.") + key;
+    if (!n.IsMap()) fail(where(n), ": '", path, "' must be a mapping {value, ci95}");
     recall_ci r;
-    r.value = get<double>(n, "value", std::string("measured.") + key);
-    YAML::Node c = need(n, "ci95", std::string("measured.") + key);
+    r.value = get_real(n, "value", path, 0, 1);
+    YAML::Node c = need(n, "ci95", path);
     if (!c.IsSequence() || c.size() != 2) fail(where(c), ": ci95 must be [lo, hi]");
-    r.lo = c[0].as<double>();
-    r.hi = c[1].as<double>();
+    for (int i = 0; i < 2; ++i) {
+      double v = 0;
+      try {
+        v = c[i].as<double>();
+      } catch (const YAML::Exception&) {
+        fail(where(c[i]), ": '", path, ".ci95' must hold two numbers in [0, 1]");
+      }
+      if (!std::isfinite(v) || v < 0 || v > 1) fail(where(c[i]), ": '", path, ".ci95' must hold two numbers in [0, 1]");
+      (i == 0 ? r.lo : r.hi) = v;
+    }
     return r;
   }
 };
+
+// Limits: what a sweep can produce (sweep_spec.cpp), with room; anything else is a corrupt or
+// hand-edited file and is refused by name rather than deployed.
+constexpr std::uint64_t max_dim = 1u << 20, max_k = 1000, max_m = 4096, max_ef = 1000000, max_rerank = 1000,
+                        max_threads = 4096, max_count = std::uint64_t(1) << 40;
+
+recommended_params parse_root(const reader& rd, const YAML::Node& root);
 
 void read_provenance(const reader& rd, const YAML::Node& root, param_provenance& v) {
   const YAML::Node pv = rd.need(root, "provenance", "");
@@ -440,7 +475,7 @@ void read_provenance(const reader& rd, const YAML::Node& root, param_provenance&
   v.git_commit = rd.get<std::string>(pv, "git_commit", "provenance");
   v.cpu = rd.get<std::string>(pv, "cpu", "provenance");
   v.simd_level = rd.get<std::string>(pv, "simd_level", "provenance");
-  v.threads = rd.get<std::size_t>(pv, "threads", "provenance");
+  v.threads = rd.get_uint(pv, "threads", "provenance", 0, max_threads);
   v.date = rd.get<std::string>(pv, "date", "provenance");
 }
 
@@ -451,8 +486,8 @@ void read_verified(const reader& rd, const YAML::Node& root, std::vector<deploy_
       if (!e || !e.IsMap() || !e["verified_recall"]) continue;
       deploy_verified dv;
       dv.engine = engine;
-      dv.recall = rd.get<double>(e, "verified_recall", std::string("deploy.") + engine);
-      dv.ef_search = rd.get<std::size_t>(e, "verified_ef_search", std::string("deploy.") + engine);
+      dv.recall = rd.get_real(e, "verified_recall", std::string("deploy.") + engine, 0, 1);
+      dv.ef_search = rd.get_uint(e, "verified_ef_search", std::string("deploy.") + engine, 1, max_ef);
       if (e["verified_date"]) dv.date = rd.get<std::string>(e, "verified_date", std::string("deploy.") + engine);
       out.push_back(dv);
     }
@@ -461,7 +496,7 @@ void read_verified(const reader& rd, const YAML::Node& root, std::vector<deploy_
 }  // namespace
 
 recommended_params parse_param_file_text(const std::string& yaml, const std::filesystem::path& file) {
-  reader rd{file};
+  const reader rd{file};
   YAML::Node root;
   try {
     root = YAML::Load(yaml);
@@ -469,25 +504,39 @@ recommended_params parse_param_file_text(const std::string& yaml, const std::fil
     fail(file.string(), ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ", e.msg);
   }
   if (!root.IsMap()) fail(file.string(), ": not a qtune parameter file (expected a mapping)");
+  try {
+    return parse_root(rd, root);
+  } catch (const YAML::Exception& e) {  // e.g. a key under a scalar, a bad conversion not caught above
+    if (e.mark.is_null()) fail(file.string(), ": ", e.msg);
+    fail(file.string(), ":", e.mark.line + 1, ":", e.mark.column + 1, ": ", e.msg);
+  }
+}
+
+namespace {
+
+recommended_params parse_root(const reader& rd, const YAML::Node& root) {
   const int version = rd.get<int>(root, "qtune_param_file");
   if (version != 1) fail(rd.where(root["qtune_param_file"]), ": unsupported parameter file version ", version);
   recommended_params p;
   const YAML::Node ix = rd.need(root, "index", "");
   p.config.kind = rd.get<std::string>(ix, "kind", "index");
   p.config.codec = rd.get<std::string>(ix, "codec", "index");
-  p.config.m = rd.get<std::size_t>(ix, "m", "index");
-  p.config.ef_construction = rd.get<std::size_t>(ix, "ef_construction", "index");
-  p.config.ef_search = rd.get<std::size_t>(ix, "ef_search", "index");
-  p.config.rerank = rd.get<std::size_t>(ix, "rerank", "index");
+  p.config.m = rd.get_uint(ix, "m", "index", 1, max_m);
+  p.config.ef_construction = rd.get_uint(ix, "ef_construction", "index", 1, max_ef);
+  p.config.ef_search = rd.get_uint(ix, "ef_search", "index", 1, max_ef);
+  p.config.rerank = rd.get_uint(ix, "rerank", "index", 0, max_rerank);
+  if (p.config.rerank == 1) fail(rd.where(ix["rerank"]), ": 'index.rerank' must be 0 (off) or 2..", max_rerank, ", got 1");
   try {
     p.config.distance = parse_metric(rd.get<std::string>(ix, "metric", "index"));
   } catch (const error& e) {
     fail(rd.where(ix["metric"]), ": ", e.what());
   }
   p.config.seed = rd.get<std::uint64_t>(ix, "seed", "index");
-  p.dim = rd.get<std::size_t>(root, "dim");
-  p.k = rd.get<std::size_t>(root, "k");
+  p.dim = rd.get_uint(root, "dim", "", 1, max_dim);
+  p.k = rd.get_uint(root, "k", "", 1, max_k);
   p.target_recall = rd.get<double>(root, "target_recall");
+  if (!(p.target_recall > 0 && p.target_recall <= 1))
+    fail(rd.where(root["target_recall"]), ": 'target_recall' must be in (0, 1], got ", p.target_recall);
   const std::string rec = rd.get<std::string>(root, "recall");
   if (rec != "ids" && rec != "distance") fail(rd.where(root["recall"]), ": recall must be ids or distance");
   p.steer_by = rec == "ids" ? recall_measure::ids : recall_measure::distance;
@@ -498,15 +547,15 @@ recommended_params parse_param_file_text(const std::string& yaml, const std::fil
   }
   const YAML::Node ms = rd.need(root, "measured", "");
   auto& m = p.measured;
-  m.n_base = rd.get<std::size_t>(ms, "base_vectors", "measured");
-  m.n_tuning = rd.get<std::size_t>(ms, "tuning_queries", "measured");
-  m.n_validation = rd.get<std::size_t>(ms, "validation_queries", "measured");
+  m.n_base = rd.get_uint(ms, "base_vectors", "measured", 0, max_count);
+  m.n_tuning = rd.get_uint(ms, "tuning_queries", "measured", 0, max_count);
+  m.n_validation = rd.get_uint(ms, "validation_queries", "measured", 0, max_count);
   m.tuning_recall_ids = rd.get_ci(ms, "tuning_recall_ids");
   m.validation_recall_ids = rd.get_ci(ms, "validation_recall_ids");
   m.tuning_recall_distance = rd.get_ci(ms, "tuning_recall_distance");
   m.validation_recall_distance = rd.get_ci(ms, "validation_recall_distance");
   auto med = [&](const char* key) {
-    const double x = rd.get<double>(ms, key, "measured");
+    const double x = rd.get_real(ms, key, "measured", 0, 1e300);
     return stat3{x, x, x};
   };
   m.latency_p50_us = med("latency_p50_us");
@@ -514,10 +563,10 @@ recommended_params parse_param_file_text(const std::string& yaml, const std::fil
   m.latency_p99_us = med("latency_p99_us");
   m.qps_single = med("qps_single_thread");
   m.qps_batch = med("qps_batch");
-  m.threads = rd.get<std::size_t>(ms, "batch_threads", "measured");
+  m.threads = rd.get_uint(ms, "batch_threads", "measured", 0, max_threads);
   m.resident_bytes = rd.get<std::size_t>(ms, "resident_bytes", "measured");
   m.rerank_bytes = rd.get<std::size_t>(ms, "rerank_bytes", "measured");
-  m.build_seconds = rd.get<double>(ms, "build_seconds", "measured");
+  m.build_seconds = rd.get_real(ms, "build_seconds", "measured", 0, 1e300);
   read_provenance(rd, root, p.provenance);
   const auto& v = p.provenance;
   m.spec_hash = v.spec_hash;
@@ -526,6 +575,8 @@ recommended_params parse_param_file_text(const std::string& yaml, const std::fil
   read_verified(rd, root, p.verified);
   return p;
 }
+
+}  // namespace
 
 recommended_params load_param_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);

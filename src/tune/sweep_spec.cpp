@@ -60,8 +60,32 @@ struct parser {
   }
   void remember(const std::string& key, const YAML::Node& n) { spec->where[key] = where(n); }
 
+  /// At most 60 bytes of a value, control characters escaped: a spec path that points at
+  /// another file (a parameter file's provenance.spec) must not print that file in an error.
+  static std::string clip(const std::string& s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size() && out.size() < 60; ++i) {
+      const unsigned char c = static_cast<unsigned char>(s[i]);
+      if (c < 0x20 || c == 0x7f) {
+        static const char hex[] = "0123456789abcdef";
+        out.push_back('\\');
+        if (c == '\n') {
+          out.push_back('n');
+        } else {
+          out.push_back('x');
+          out.push_back(hex[c >> 4]);
+          out.push_back(hex[c & 15]);
+        }
+      } else {
+        out += char(c);
+      }
+    }
+    if (out.size() >= 60 && s.size() > 60) out += "... (" + std::to_string(s.size()) + " bytes)";
+    return out;
+  }
+
   static std::string shown(const YAML::Node& n) {
-    if (n.IsScalar()) return "'" + n.Scalar() + "'";
+    if (n.IsScalar()) return std::string(1, '\'').append(clip(n.Scalar())).append(1, '\'');
     if (n.IsSequence()) return "a list";
     if (n.IsMap()) return "a mapping";
     return "nothing";
@@ -75,7 +99,7 @@ struct parser {
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        fail_at(it->first, "unknown key '", key, "' in ", what, " (expected one of: ", list, ")");
+        fail_at(it->first, "unknown key '", clip(key), "' in ", what, " (expected one of: ", list, ")");
       }
     }
   }
@@ -92,8 +116,8 @@ struct parser {
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || p != s.data() + s.size() || s.empty() || s[0] == '-' || s[0] == '+') {
       if (min_value > 0)
-        fail_at(n, key, " must be a positive integer, got '", s, "'");
-      fail_at(n, key, " must be a non-negative integer, got '", s, "'");
+        fail_at(n, key, " must be a positive integer, got '", clip(s), "'");
+      fail_at(n, key, " must be a non-negative integer, got '", clip(s), "'");
     }
     if (v < min_value) fail_at(n, key, " must be at least ", min_value, ", got ", v);
     return v;
@@ -105,7 +129,7 @@ struct parser {
     double v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || p != s.data() + s.size() || s.empty() || !std::isfinite(v))
-      fail_at(n, key, " must be a number, got '", s, "'");
+      fail_at(n, key, " must be a number, got '", clip(s), "'");
     return v;
   }
 
@@ -114,7 +138,7 @@ struct parser {
     const std::string& s = n.Scalar();
     if (s == "true" || s == "yes" || s == "on") return true;
     if (s == "false" || s == "no" || s == "off") return false;
-    fail_at(n, key, " must be true or false, got '", s, "'");
+    fail_at(n, key, " must be true or false, got '", clip(s), "'");
   }
 
   /// A list (or a single scalar, taken as a one-element list) of positive integers.
@@ -287,7 +311,7 @@ struct parser {
       const std::string s = get_string(n["memory_counts"], "objective.memory_counts");
       if (s == "total") spec->memory_counts_rerank = true;
       else if (s == "resident") spec->memory_counts_rerank = false;
-      else fail_at(n["memory_counts"], "objective.memory_counts must be 'total' or 'resident', got '", s, "'");
+      else fail_at(n["memory_counts"], "objective.memory_counts must be 'total' or 'resident', got '", clip(s), "'");
     }
   }
 
@@ -320,7 +344,7 @@ struct parser {
       const std::string s = get_string(root["recall"], "recall");
       if (s == "ids") spec->steer_by = recall_measure::ids;
       else if (s == "distance") spec->steer_by = recall_measure::distance;
-      else fail_at(root["recall"], "recall must be 'ids' or 'distance', got '", s, "'");
+      else fail_at(root["recall"], "recall must be 'ids' or 'distance', got '", clip(s), "'");
     }
     if (root["split"]) {
       const YAML::Node s = root["split"];

@@ -89,21 +89,24 @@ kld_refine_result refine_plan_kld(const model& m, plan_result& r, const importan
   if (log) log("kld search: proxy plan KLD " + std::to_string(cur));
   // Marginal KLD per byte of one step down (cost) and one step up (gain), per tensor.
   std::vector<double> cost(T, INFINITY), gain(T, 0);
-  for (std::size_t i = 0; i < T && out.evals < opt.max_evals; ++i) {
+  // At most three quarters of the evaluations measure (all upgrades first, then downgrades); the
+  // rest try swaps.
+  const std::size_t measure_limit = std::max<std::size_t>(2, opt.max_evals - opt.max_evals / 4);
+  for (std::size_t i = 0; i < T && out.evals < measure_limit; ++i) {
     const auto& c = r.tensors[i].candidates;
-    if (r.tensors[i].forced) continue;
-    if (picks[i] + 1 < c.size() && out.evals < opt.max_evals) {
-      auto p = picks;
-      ++p[i];
-      const double db = static_cast<double>(c[p[i]].bytes) - static_cast<double>(c[picks[i]].bytes);
-      gain[i] = (cur - kld_of(p)) / db;
-    }
-    if (picks[i] > 0 && out.evals < opt.max_evals) {
-      auto p = picks;
-      --p[i];
-      const double db = static_cast<double>(c[picks[i]].bytes) - static_cast<double>(c[p[i]].bytes);
-      cost[i] = (kld_of(p) - cur) / db;
-    }
+    if (r.tensors[i].forced || picks[i] + 1 >= c.size()) continue;
+    auto p = picks;
+    ++p[i];
+    const double db = static_cast<double>(c[p[i]].bytes) - static_cast<double>(c[picks[i]].bytes);
+    gain[i] = (cur - kld_of(p)) / db;
+  }
+  for (std::size_t i = 0; i < T && out.evals < measure_limit; ++i) {
+    const auto& c = r.tensors[i].candidates;
+    if (r.tensors[i].forced || picks[i] == 0) continue;
+    auto p = picks;
+    --p[i];
+    const double db = static_cast<double>(c[picks[i]].bytes) - static_cast<double>(c[p[i]].bytes);
+    cost[i] = (kld_of(p) - cur) / db;
   }
   // Swaps: the best measured upgrades, paid for by the cheapest downgrades.
   std::vector<std::size_t> up(T), down(T);

@@ -47,7 +47,7 @@ struct plan_validation_row {
 };
 
 struct kld_refine_options {
-  std::size_t max_evals = 48;    ///< model evaluations allowed (each one pass over the search text)
+  std::size_t max_evals = 96;    ///< model evaluations allowed (each one pass over the search text)
   double budget_bytes = 0;       ///< the plan's byte budget
 };
 struct kld_refine_result {
@@ -57,7 +57,7 @@ struct kld_refine_result {
 };
 /// Greedy swaps on the proxy plan r, by measured KL divergence on `search` (a reference over
 /// text other than the validation text): measures each tensor's marginal KL divergence per byte
-/// one step up and one step down its front, then tries the upgrade with the best measured gain
+/// one step up and one step down its front (at most 3/4 of max_evals), then tries the upgrade with the best measured gain
 /// per byte, paid for by the downgrades with the smallest measured cost per byte, keeping a swap
 /// only when the measured KL divergence drops; stops after max_evals evaluations. Updates
 /// r.tensors[i].chosen and r.bytes.

@@ -2,6 +2,7 @@
 #include <hdf5.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <cmath>
 
 #include "dataset/dataset_test_util.hpp"
@@ -157,4 +158,54 @@ TEST(dataset_hdf5, wrong_rank_and_nan) {
   ds.neighbors.values = {0};
   write_ann_hdf5(tmp / "n.hdf5", ds);
   expect_error([&] { read_ann_hdf5(tmp / "n.hdf5"); }, {"n.hdf5", "vector 2", "column 1"});
+}
+
+// Issue 14: a gzip IDX expanded without a limit. The header's declared size bounds what is
+// decompressed, and a declared size beyond deflate's maximum ratio is refused before decompressing.
+TEST(dataset_idx, gzip_expansion_is_bounded_by_the_header_and_deflates_ratio) {
+  temp_dir tmp;
+  // A header declaring 2^32 - 1 images of 28 x 28 (3.3 TB) in a gzip file of a few bytes.
+  auto bomb = idx3(0, 28, 28);
+  bomb[4] = bomb[5] = bomb[6] = bomb[7] = 0xff;
+  bomb.resize(bomb.size() + 4096, 0);
+  write_gz(tmp / "bomb-idx3-ubyte.gz", bomb);
+  expect_error([&] { read_vectors(tmp / "bomb-idx3-ubyte.gz"); },
+               {"bomb-idx3-ubyte.gz", "declares 4294967295 items", "more than a gzip stream", "decompression bomb"});
+  // A header declaring 3 images followed by 256 MB of zeros: only the 3 images are decompressed.
+  const auto small = idx3(3, 4, 4);
+  {
+    gzFile g = gzopen((tmp / "tail-idx3-ubyte.gz").c_str(), "wb9");
+    ASSERT_NE(g, nullptr);
+    gzwrite(g, small.data(), unsigned(small.size()));
+    const std::vector<std::uint8_t> zeros(1 << 20, 0);
+    for (int i = 0; i < 256; ++i) gzwrite(g, zeros.data(), unsigned(zeros.size()));
+    gzclose(g);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const vectors v = read_vectors(tmp / "tail-idx3-ubyte.gz");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 0.5);
+  ASSERT_EQ(v.rows(), 3u);
+  EXPECT_EQ(v.row(2)[15], float(std::uint8_t(47 * 31 + 7)));
+}
+
+// Issue 14: HDF5 row/dim counts came straight from the file into an allocation. A dataset that
+// declares more than it stores is refused before anything is allocated.
+TEST(dataset_hdf5, declared_size_beyond_the_stored_data_is_refused) {
+  temp_dir tmp;
+  const auto path = tmp / "huge.hdf5";
+  {
+    const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    const hsize_t dims[2] = {hsize_t(1) << 40, 4}, maxdims[2] = {H5S_UNLIMITED, 4}, chunk[2] = {16, 4};
+    const hid_t space = H5Screate_simple(2, dims, maxdims);
+    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    const hid_t ds = H5Dcreate2(f, "train", H5T_NATIVE_FLOAT, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(ds, 0);
+    H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Fclose(f);
+  }
+  expect_error([&] { read_vectors(path); }, {"huge.hdf5", "dataset \"train\" declares 1099511627776 x 4 values",
+                                             "but stores 0 bytes"});
 }

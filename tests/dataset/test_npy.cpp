@@ -174,3 +174,24 @@ TEST(dataset_npy, nan_in_f32_and_inf_in_f16_name_row_and_column) {
   write_bytes(tmp / "inf.npy", npy_bytes(1, "{'descr': '<f2', 'fortran_order': False, 'shape': (1, 2), }", h));
   expect_error([&] { read_vectors(tmp / "inf.npy"); }, {"inf.npy", "vector 0", "column 1"});
 }
+
+// Issue 14: a shape whose byte size wraps size_t (rows * dim * itemsize = 2^64 = 0) passed the
+// length check; f32 then read past the mapping, f16 and u1 segfaulted.
+TEST(dataset_npy, shape_whose_byte_size_wraps_is_refused) {
+  temp_dir tmp;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"<f4", "(4611686018427387904, 4)"},   // 2^62 * 4 * 4 = 2^66
+      {"<f2", "(4611686018427387904, 4)"},   // 2^62 * 4 * 2 = 2^65
+      {"|u1", "(4611686018427387904, 4)"},   // 2^62 * 4 = 2^64
+      {"|i1", "(9223372036854775807, 2)"},   // just under 2^64 bytes
+      {"<i4", "(4611686018427387904, 1)"}};  // ids
+  for (const auto& [descr, shape] : cases) {
+    const auto b = npy_bytes(1, "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }",
+                             std::vector<std::uint8_t>(64, 0x7f));
+    write_bytes(tmp / "wrap.npy", b);
+    if (descr == "<i4")
+      expect_error([&] { read_ids(tmp / "wrap.npy"); }, {"wrap.npy", "truncated .npy", "needs"});
+    else
+      expect_error([&] { read_vectors(tmp / "wrap.npy"); }, {"wrap.npy", "truncated .npy", "needs"});
+  }
+}

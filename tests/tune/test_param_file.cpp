@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "qtune/error.hpp"
 #include "qtune/param_file.hpp"
@@ -137,6 +138,51 @@ TEST(tune_param_file, load_errors_name_the_place) {
   fs::remove_all(dir);
 }
 
+// Issue 14: yaml-cpp exceptions escaped load_param_file (not a qtune::error, no file name), and
+// out-of-range values were accepted and deployed.
+TEST(tune_param_file, malformed_files_are_qtune_errors_naming_the_file) {
+  const std::string good = qtune::render_param_file(sample("sq8", 0));
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string t = good;
+    const auto at = t.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return t.replace(at, from.size(), to);
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {replaced("  ef_search: 57", "  ef_search: [57]"), "index.ef_search"},
+      {replaced("index:\n", "index: 5\nx:\n"), "index"},
+      {replaced("{value: 0.9561,", "{value: {a: 1},"), "measured.tuning_recall_ids"},
+      {replaced("ci95: [0.951, 0.9612]", "ci95: [{a: 1}, 0.9612]"), "ci95"},
+      {replaced("ci95: [0.951, 0.9612]", "ci95: [x, y]"), "ci95"},
+      {replaced("measured:\n", "measured: [1, 2]\nm2:\n"), "measured"},
+      {replaced("target_recall: 0.95", "target_recall: -5"), "'target_recall' must be in (0, 1], got -5"},
+      {replaced("target_recall: 0.95", "target_recall: .nan"), "'target_recall' must be in (0, 1]"},
+      {replaced("  rerank: 0", "  rerank: 9223372036854775807"), "'index.rerank' must be in [0, 1000], got 9223372036854775807"},
+      {replaced("  rerank: 0", "  rerank: 1"), "'index.rerank' must be 0 (off) or 2..1000"},
+      {replaced("  threads: 2", "  threads: 18446744073709551615"), "'provenance.threads' must be in [0, 4096]"},
+      {replaced("  threads: 2", "  threads: -1"), "provenance.threads"},
+      {replaced("  m: 16", "  m: 0"), "'index.m' must be in [1, 4096]"},
+      {replaced("dim: 784", "dim: 0"), "'dim' must be in [1, 1048576]"},
+      {replaced("k: 10\n", "k: 100000000\n"), "'k' must be in [1, 1000]"},
+      {replaced("latency_p50_us: 123.25", "latency_p50_us: -1"), "measured.latency_p50_us"},
+      {"qtune_param_file: 1\nindex: {kind: [a, b]}\n", "index.kind"},
+      {"- 1\n- 2\n", "not a qtune parameter file"},
+      {"qtune_param_file: {", "YAML syntax error"},
+  };
+  for (const auto& [text, expected] : cases) {
+    try {
+      qtune::parse_param_file_text(text, "p.yaml");
+      ADD_FAILURE() << "accepted; expected " << expected;
+    } catch (const qtune::error& e) {
+      const std::string msg = e.what();
+      EXPECT_EQ(msg.rfind("p.yaml", 0), 0u) << msg;
+      EXPECT_NE(msg.find(expected), std::string::npos) << msg;
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "a non-qtune exception escaped (expected " << expected << "): " << e.what();
+    }
+  }
+}
+
 TEST(tune_atomic_write, replaces_whole_file_and_leaves_no_temporaries) {
   const fs::path dir = temp_dir("atomic");
   const fs::path f = dir / "out.txt";
@@ -188,3 +234,28 @@ TEST(tune_results, jsonl_round_trip_and_truncated_tail) {
 }
 
 }  // namespace
+
+// Issue 14: a parameter file whose provenance.spec points at another file made `tune review`
+// print that file's whole content in its error (the spec parser quoted the scalar it found).
+#include "tune/review.hpp"
+
+TEST(tune_param_file, review_of_a_spec_that_is_another_file_does_not_print_it) {
+  const fs::path dir = temp_dir("review_spec_leak");
+  std::string secret = "root:x:0:0:root:/root:/bin/bash\n";
+  for (int i = 0; i < 200; ++i) secret += "user" + std::to_string(i) + ":x:1000:1000::/home/u:/bin/sh\n";
+  secret += "TOKEN=do-not-print-me\n";
+  qtune::write_file_atomic(dir / "passwd", secret);
+  auto p = sample("sq8", 0);
+  p.provenance.spec_path = (dir / "passwd").string();
+  try {
+    qtune::review_spec(p);
+    FAIL() << "expected an error";
+  } catch (const qtune::error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.find("do-not-print-me"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("user10:"), std::string::npos) << msg;
+    EXPECT_LT(msg.size(), 400u) << msg;
+    EXPECT_NE(msg.find("passwd"), std::string::npos) << msg;
+  }
+  fs::remove_all(dir);
+}

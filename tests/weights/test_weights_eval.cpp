@@ -220,6 +220,13 @@ TEST(weights_eval, cli_eval_imatrix_and_bad_input) {
     EXPECT_EQ(rc, 1) << out;
     EXPECT_FALSE(std::filesystem::exists(out_plan)) << c.want;
   }
+  // plan --objective kld: bounded search, then validation on later chunks, in the JSON too.
+  std::tie(rc, out) = tune("weights plan -q --json --budget-bpw 7.3 --objective kld --max-evals 12 --search-chunks 2 "
+                           "--validate --chunks 2 " + path.string() + " --text " + val.string());
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("\"evaluations\": "), std::string::npos) << out;
+  EXPECT_NE(out.find("\"search\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"best_uniform_no_larger\""), std::string::npos) << out;
   // imatrix -> quantize --imatrix through the CLI.
   std::tie(rc, out) = tune("weights imatrix " + path.string() + " --text " + val.string() + " --chunks 2 -o " +
                            out_file.string());

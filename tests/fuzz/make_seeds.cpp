@@ -1,0 +1,207 @@
+// Writes the fuzz targets' seed corpora with qtune's own writers: minimal valid inputs, a few
+// hundred bytes each (a few KB for index files). Usage: qtune_fuzz_seeds <corpus dir>
+// The output is committed under tests/fuzz/corpus/; rerun when a format changes.
+#include <zlib.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "qtune/qtune.hpp"
+#include "qtune/sweep_spec.hpp"
+#include "qtune/weights.hpp"
+
+namespace fs = std::filesystem;
+using bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+bytes read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void put(const fs::path& dir, const std::string& name, const bytes& b, int prefix = -1) {
+  fs::create_directories(dir);
+  std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
+  if (prefix >= 0) out.put(char(prefix));
+  out.write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
+}
+
+void put_text(const fs::path& dir, const std::string& name, const std::string& s) {
+  put(dir, name, bytes(s.begin(), s.end()));
+}
+
+bytes gzip(const bytes& in) {
+  bytes out(compressBound(uLong(in.size())) + 32);
+  z_stream z{};
+  deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  z.next_in = const_cast<Bytef*>(in.data());
+  z.avail_in = uInt(in.size());
+  z.next_out = out.data();
+  z.avail_out = uInt(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+std::vector<float> values(std::size_t n, float scale = 1.f) {
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = std::round(std::sin(float(i) * 1.3f) * 8.f) * scale;
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s <corpus dir>\n", argv[0]);
+    return 2;
+  }
+  const fs::path out = argv[1];
+  const fs::path tmp = fs::temp_directory_path() / ("qtune-seeds-" + std::to_string(::getpid()));
+  fs::create_directories(tmp);
+
+  // --- TEXMEX (first byte: 0 fvecs, 1 ivecs, 2 bvecs) ---
+  const auto v34 = values(12);
+  qtune::write_fvecs(tmp / "a.fvecs", {v34.data(), 3, 4, 4});
+  put(out / "texmex", "small.fvecs", read_all(tmp / "a.fvecs"), 0);
+  qtune::int_matrix ids{{0, 1, 2, 2, 1, 0}, 2, 3};
+  qtune::write_ivecs(tmp / "a.ivecs", ids);
+  put(out / "texmex", "small.ivecs", read_all(tmp / "a.ivecs"), 1);
+  const std::uint8_t b[8] = {1, 2, 3, 4, 250, 251, 252, 253};
+  qtune::write_bvecs(tmp / "a.bvecs", {b, 2, 4, 4});
+  put(out / "texmex", "small.bvecs", read_all(tmp / "a.bvecs"), 2);
+
+  // --- .npy ---
+  qtune::write_npy(tmp / "f4.npy", {v34.data(), 3, 4, 4}, qtune::npy_dtype::f32);
+  put(out / "npy", "f4.npy", read_all(tmp / "f4.npy"));
+  qtune::write_npy(tmp / "f2.npy", {v34.data(), 3, 4, 4}, qtune::npy_dtype::f16);
+  put(out / "npy", "f2.npy", read_all(tmp / "f2.npy"));
+  std::vector<float> u(12);
+  for (std::size_t i = 0; i < u.size(); ++i) u[i] = float(i * 20);
+  qtune::write_npy(tmp / "u1.npy", {u.data(), 3, 4, 4}, qtune::npy_dtype::u8);
+  put(out / "npy", "u1.npy", read_all(tmp / "u1.npy"));
+  qtune::write_npy(tmp / "i4.npy", {u.data(), 3, 4, 4}, qtune::npy_dtype::i32);
+  put(out / "npy", "i4.npy", read_all(tmp / "i4.npy"));
+
+  // --- IDX (first byte: 0 = file as is, 1 = gzip the rest) ---
+  bytes idx3 = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3};
+  for (int i = 0; i < 12; ++i) idx3.push_back(std::uint8_t(i * 21));
+  put(out / "idx", "images.idx3", idx3, 0);
+  put(out / "idx", "images-gz-here.idx3", idx3, 1);
+  put(out / "idx", "images.idx3.gz", gzip(idx3), 0);
+  const bytes idx1 = {0, 0, 8, 1, 0, 0, 0, 3, 7, 1, 9};
+  put(out / "idx", "labels.idx1", idx1, 0);
+
+  // --- HDF5: a description (see fuzz_hdf5.cpp): present bits, then per dataset
+  //     rank, huge, dims, chunks, type, chunked, [deflate], values; then the attribute.
+  {
+    bytes d = {0x1f};
+    auto dataset = [&](std::uint8_t rows, std::uint8_t dim, std::uint8_t type, std::uint8_t value_bytes) {
+      const bytes head = {1, 1, rows, 2, dim, 2, type, 0};
+      d.insert(d.end(), head.begin(), head.end());
+      for (int i = 0; i < rows * dim * value_bytes; ++i) d.push_back(std::uint8_t(i % 5 == 0 ? 0x3f : 0));
+    };
+    dataset(3, 4, 0, 4);  // train: 3 x 4 float
+    dataset(2, 4, 0, 4);  // test: 2 x 4 float
+    d.insert(d.end(), {1, 1, 2, 2, 2, 2, 2, 0});  // neighbors: 2 x 2 int32, ids 0..2
+    d.insert(d.end(), {0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0});
+    dataset(2, 2, 0, 4);  // distances
+    d.push_back(0);       // "euclidean"
+    put(out / "hdf5", "ann.desc", d);
+    bytes chunked = d;
+    chunked[7] = 1;  // train chunked
+    put(out / "hdf5", "ann-chunked.desc", chunked);
+  }
+
+  // --- sweep spec, parameter file ---
+  put_text(out / "sweep_spec", "example.yaml", qtune::example_spec_text());
+  put_text(out / "sweep_spec", "small.yaml",
+           "name: s\ndataset:\n  base: b.fvecs\n  queries: q.fvecs\n  metric: l2\nk: 10\ntarget_recall: 0.9\n"
+           "grid:\n  codecs: [fp32, sq8]\n  m: [8]\n  ef_construction: [50]\n  ef_search: [16, 32]\n"
+           "  rerank: [0, 2]\n  faiss: [\"HNSW16,SQ8\"]\nobjective:\n  optimize: memory\n  memory_budget: 1MB\n");
+  qtune::recommended_params p;
+  p.dim = 4;
+  p.config.codec = "sq8";
+  p.config.rerank = 2;
+  p.provenance.spec_path = "spec.yaml";
+  p.provenance.date = "2026-01-01T00:00:00Z";
+  put_text(out / "param_file", "recommended.yaml", qtune::render_param_file(p));
+
+  // --- index files: small hnsw indexes over several codecs, and a FAISS one ---
+  const auto base = values(24 * 8, 0.5f);
+  for (const char* codec : {"fp32", "fp16", "sq8", "sq4", "bin", "pq4x4"}) {
+    qtune::recommended_params ip;
+    ip.dim = 8;
+    ip.config.codec = codec;
+    ip.config.m = 16;
+    ip.config.ef_construction = 16;
+    ip.config.rerank = std::string(codec) == "fp32" ? 0 : 2;
+    ip.config.threads = 1;
+    try {
+      auto idx = qtune::build_index(ip, {base.data(), 24, 8, 8}, 1);
+      idx->save(tmp / "i.qidx");
+      put(out / "index_file", std::string("hnsw-") + codec + ".qidx", read_all(tmp / "i.qidx"));
+    } catch (const qtune::error& e) {
+      std::fprintf(stderr, "skipping index seed %s: %s\n", codec, e.what());
+    }
+  }
+  {
+    qtune::recommended_params fp;
+    fp.dim = 8;
+    fp.config.kind = "faiss:HNSW8,Flat";
+    fp.config.threads = 1;
+    auto idx = qtune::build_index(fp, {base.data(), 24, 8, 8}, 1);
+    idx->save(tmp / "f.qidx");
+    put(out / "index_file", "faiss-hnsw8-flat.qidx", read_all(tmp / "f.qidx"));
+  }
+
+  // --- GGUF and safetensors: two small tensors (f32 and q8_0) ---
+  {
+    namespace w = qtune::weights;
+    w::model m;
+    const auto x = values(64, 0.1f);
+    w::tensor t;
+    t.name = "a.weight";
+    t.ne = {32, 2};
+    t.format = w::parse_format("f32");
+    t.offset = 0;
+    t.nbytes = 64 * 4;
+    m.data.resize(t.nbytes);
+    std::memcpy(m.data.data(), x.data(), t.nbytes);
+    m.tensors.push_back(t);
+    w::tensor q = t;
+    q.name = "b.weight";
+    q.format = w::parse_format("q8_0");
+    q.offset = m.data.size();
+    q.nbytes = w::row_size(q.format, 32) * 2;
+    m.data.resize(q.offset + q.nbytes);
+    w::quantize(q.format, x.data(), 2, 32, m.data.data() + q.offset);
+    m.tensors.push_back(q);
+    w::kv name{"general.name", {}};
+    name.value.type = w::gguf_value::str;
+    name.value.s = "seed";
+    w::write_gguf(tmp / "m.gguf", {name}, m.tensors, m.data);
+    put(out / "gguf", "small.gguf", read_all(tmp / "m.gguf"));
+    w::model f;
+    f.tensors = {t};
+    f.data.assign(m.data.begin(), m.data.begin() + std::ptrdiff_t(t.nbytes));
+    w::write_safetensors_f32(tmp / "m.safetensors", f);
+    put(out / "safetensors", "small.safetensors", read_all(tmp / "m.safetensors"));
+  }
+
+  // --- service request bodies (index dim 4) ---
+  put_text(out / "service_json", "plain.json", R"({"vector": [0.5, 1, -2, 3.25], "k": 3})");
+  put_text(out / "service_json", "ef.json", R"({"vector": [1e-3, 0, 0, 7], "k": 10, "ef": 40})");
+  put_text(out / "service_json", "default-k.json", R"({"vector": [1, 2, 3, 4]})");
+  put_text(out / "service_json", "escaped.json", "{\"vector\": [1, 2, 3, 4], \"k\\u0000\": \"\\u00e9\"}");
+
+  fs::remove_all(tmp);
+  std::printf("seeds written under %s\n", out.c_str());
+  return 0;
+}
