@@ -71,6 +71,7 @@ inline void* hnswlib_padded_malloc(std::size_t size) noexcept {
 #undef AVX512Capable
 
 #include "index/hnswlib_graph.hpp"
+#include "index/hnswlib_peer.hpp"
 #include "qtune/error.hpp"
 #include "qtune/progress.hpp"
 
@@ -204,7 +205,6 @@ std::unique_ptr<graph_t> from_plain(const plain_graph& p, const std::uint8_t* da
   check_layout(*g, data_size);
   QTUNE_CHECK(g->maxM0_ == p.max_degree0, "hnsw: level-0 degree ", p.max_degree0, " is not 2 M (M = ", p.max_degree,
               ")");
-  const std::size_t words = 1 + p.max_degree;
   for (tableint i = 0; i < p.n; ++i) {
     hnswlib::linklistsizeint* l0 = g->get_linklist0(i);
     std::memset(l0, 0, g->size_links_level0_);
@@ -225,7 +225,6 @@ std::unique_ptr<graph_t> from_plain(const plain_graph& p, const std::uint8_t* da
         g->setListCount(dst, static_cast<unsigned short>(src[0]));
         std::memcpy(dst + 1, src + 1, src[0] * sizeof(tableint));
       }
-      (void)words;
     } else {
       g->linkLists_[i] = nullptr;
     }
@@ -281,6 +280,41 @@ std::vector<std::pair<float, std::uint32_t>> hnswlib_search_knn(const plain_grap
     result.pop();
   }
   return out;
+}
+
+struct hnswlib_fp32_peer::impl {
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space;
+  std::unique_ptr<graph_t> graph;
+};
+
+hnswlib_fp32_peer::hnswlib_fp32_peer(const float* x, std::size_t n, std::size_t dim, bool inner_product,
+                                     const hnsw_build_params& p)
+    : impl_(std::make_unique<impl>()) {
+  QTUNE_CHECK(n > 0, "hnswlib peer: no vectors");
+  if (inner_product) impl_->space = std::make_unique<hnswlib::InnerProductSpace>(dim);
+  else impl_->space = std::make_unique<hnswlib::L2Space>(dim);
+  impl_->graph = std::make_unique<graph_t>(impl_->space.get(), n, p.m, p.ef_construction, p.seed);
+  const auto* data = reinterpret_cast<const std::uint8_t*>(x);
+  const std::size_t row_bytes = dim * sizeof(float);
+  impl_->graph->addPoint(data, 0);
+  insert_parallel(*impl_->graph, data + row_bytes, 1, n, row_bytes, p.threads);
+}
+
+hnswlib_fp32_peer::~hnswlib_fp32_peer() = default;
+
+void hnswlib_fp32_peer::search(const float* q, std::size_t nq, std::size_t k, std::size_t ef, std::int32_t* ids) {
+  graph_t& g = *impl_->graph;
+  g.setEf(ef);
+  const std::size_t dim = impl_->space->get_data_size() / sizeof(float);
+  tbb::parallel_for(std::size_t{0}, nq, [&](std::size_t i) {
+    auto top = g.searchKnn(q + i * dim, k);
+    std::int32_t* row = ids + i * k;
+    std::fill_n(row, k, -1);
+    for (std::size_t j = top.size(); j-- > 0;) {
+      if (j < k) row[j] = static_cast<std::int32_t>(top.top().second);
+      top.pop();
+    }
+  });
 }
 
 }  // namespace qtune::detail

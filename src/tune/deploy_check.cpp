@@ -1,33 +1,5 @@
 // The deploy check in FAISS and hnswlib (see deploy_check.hpp).
-//
-// hnswlib is used here directly, not through src/index, on purpose: the check must run the
-// peer's own fp32 graph and distance (L2Space / InnerProductSpace), not qtune's adapter over
-// it. hnswlib.h defines non-inline functions and variables, so this translation unit includes
-// it under private names (as src/index/hnswlib_wrap.hpp does for the index's copy).
 #include "tune/deploy_check.hpp"
-
-#include <cpuid.h>
-#include <x86intrin.h>
-
-#define cpuid qtune_deploy_hnswlib_cpuid
-#define xgetbv qtune_deploy_hnswlib_xgetbv
-#define AVXCapable qtune_deploy_hnswlib_avx_capable
-#define AVX512Capable qtune_deploy_hnswlib_avx512_capable
-#define L2SqrSIMD16Ext qtune_deploy_hnswlib_l2_simd16
-#define InnerProductSIMD16Ext qtune_deploy_hnswlib_ip_simd16
-#define InnerProductSIMD4Ext qtune_deploy_hnswlib_ip_simd4
-#define InnerProductDistanceSIMD16Ext qtune_deploy_hnswlib_ipd_simd16
-#define InnerProductDistanceSIMD4Ext qtune_deploy_hnswlib_ipd_simd4
-#include <hnswlib/hnswlib.h>
-#undef L2SqrSIMD16Ext
-#undef InnerProductSIMD16Ext
-#undef InnerProductSIMD4Ext
-#undef InnerProductDistanceSIMD16Ext
-#undef InnerProductDistanceSIMD4Ext
-#undef cpuid
-#undef xgetbv
-#undef AVXCapable
-#undef AVX512Capable
 
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexPreTransform.h>
@@ -42,10 +14,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <ctime>
 #include <memory>
 #include <random>
 
+#include "index/hnswlib_peer.hpp"
 #include "qtune/error.hpp"
 #include "qtune/recommend.hpp"
 
@@ -110,36 +82,18 @@ class faiss_engine : public engine_index {
   faiss::IndexHNSW* hnsw_ = nullptr;
 };
 
+/// hnswlib's own fp32 graph (src/index/hnswlib_peer.hpp: the one place that includes hnswlib).
 class hnswlib_engine : public engine_index {
  public:
-  hnswlib_engine(const engine_setup& s, matrix_view<float> base) {
-    if (s.distance == metric::l2) space_ = std::make_unique<hnswlib::L2Space>(base.dim);
-    else space_ = std::make_unique<hnswlib::InnerProductSpace>(base.dim);
-    graph_ = std::make_unique<hnswlib::HierarchicalNSW<float>>(space_.get(), base.rows, s.m, s.ef_construction,
-                                                               static_cast<std::size_t>(s.seed));
-    // hnswlib's own recipe: the first point alone, then the rest in parallel.
-    const std::vector<float> x = contiguous(base);
-    const std::size_t dim = base.dim;
-    graph_->addPoint(x.data(), 0);
-    tbb::parallel_for(std::size_t{1}, base.rows,
-                      [&](std::size_t i) { graph_->addPoint(x.data() + i * dim, static_cast<hnswlib::labeltype>(i)); });
-  }
+  hnswlib_engine(const engine_setup& s, matrix_view<float> base)
+      : peer_(contiguous(base).data(), base.rows, base.dim, s.distance != metric::l2,
+              detail::hnsw_build_params{s.m, s.ef_construction, static_cast<std::size_t>(s.seed), s.threads}) {}
   void search(matrix_view<float> q, std::size_t k, std::size_t ef, std::int32_t* ids) override {
-    graph_->setEf(ef);
-    tbb::parallel_for(std::size_t{0}, q.rows, [&](std::size_t i) {
-      auto top = graph_->searchKnn(q.row(i), k);
-      std::int32_t* row = ids + i * k;
-      std::fill_n(row, k, -1);
-      for (std::size_t j = top.size(); j-- > 0;) {
-        if (j < k) row[j] = static_cast<std::int32_t>(top.top().second);
-        top.pop();
-      }
-    });
+    peer_.search(contiguous(q).data(), q.rows, k, ef, ids);
   }
 
  private:
-  std::unique_ptr<hnswlib::SpaceInterface<float>> space_;
-  std::unique_ptr<hnswlib::HierarchicalNSW<float>> graph_;
+  detail::hnswlib_fp32_peer peer_;
 };
 
 knn_result search_all(engine_index& ix, matrix_view<float> q, std::size_t k, std::size_t ef) {
@@ -162,15 +116,6 @@ knn_result first_rows(const knn_result& t, const std::vector<std::size_t>& rows,
       r.distances.push_back(t.distances_of(q)[j]);
     }
   return r;
-}
-
-std::string utc_date() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 }  // namespace
