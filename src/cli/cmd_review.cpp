@@ -5,11 +5,11 @@
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
-#include <ctime>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
+#include "util/format.hpp"
 #include "cli/command.hpp"
 #include "cli/progress_bar.hpp"
 #include "qtune/dataset.hpp"
@@ -19,6 +19,7 @@
 #include "qtune/recommend.hpp"
 #include "tune/deploy_check.hpp"
 #include "tune/review.hpp"
+#include "util/format.hpp"
 
 namespace {
 
@@ -68,15 +69,6 @@ std::string machine_load_line(const qtune::review_outcome& out, const qtune::mea
                   : "; latency figures consistent")
     << "\n";
   return t.str();
-}
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // --engine: the exported spelling built in FAISS or hnswlib, its own efSearch found, recall on

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <ctime>
 #include <random>
 
 #include "ground_truth/exact_f64.hpp"
@@ -21,15 +20,6 @@
 namespace qtune {
 
 namespace sweep_detail {
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 float exact_distance(const float* x, const float* q, std::size_t dim, metric m) {
   const detail::f64_kernels f64 = detail::f64_kernels_active();
@@ -194,7 +184,7 @@ std::vector<std::pair<std::string, std::string>> sweep_context::facts() const {
   f.emplace_back("qtune", std::string(version_string) + " (" + git_commit + ")");
   f.emplace_back("cpu", cpu_description() + ", " + to_string(active_simd_level()) + ", " + std::to_string(threads_) +
                             (threads_ == 1 ? " thread" : " threads"));
-  f.emplace_back("date", sweep_detail::utc_now());
+  f.emplace_back("date", utc_now());
   return f;
 }
 

@@ -10,6 +10,7 @@
 
 #include "qtune/metric.hpp"
 #include "util/byte_size.hpp"
+#include "util/format.hpp"
 
 namespace qtune {
 class sweep_context;
@@ -23,8 +24,6 @@ inline double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
-/// "2026-11-30T23:59:59Z"
-std::string utc_now();
 
 /// neighbors/<key>.ivecs of a point (the key with unsafe characters replaced) under `dir`.
 inline std::filesystem::path neighbors_file(const std::filesystem::path& dir, const std::string& key) {

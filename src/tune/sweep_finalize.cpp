@@ -122,7 +122,7 @@ recommended_params make_recommended_params(const sweep_context& ctx, const measu
   pv.cpu = cpu_description();
   pv.simd_level = to_string(active_simd_level());
   pv.threads = ctx.threads();
-  pv.date = sweep_detail::utc_now();
+  pv.date = utc_now();
   return rp;
 }
 
