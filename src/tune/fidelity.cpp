@@ -210,60 +210,6 @@ ef_prediction predict_ef(const std::vector<level_curve>& levels, std::size_t n_t
   return out;
 }
 
-ef_search_from_result find_min_ef_from(const std::function<double(std::size_t ef)>& recall_at, double target,
-                                       std::size_t start, std::size_t ef_min, std::size_t ef_max) {
-  QTUNE_CHECK(ef_min >= 1 && ef_min <= ef_max, "find_min_ef_from: need 1 <= ef_min <= ef_max, got ", ef_min, ", ",
-              ef_max);
-  ef_search_from_result out;
-  std::map<std::size_t, double> seen;
-  const auto eval = [&](std::size_t ef) {
-    if (auto it = seen.find(ef); it != seen.end()) return it->second;
-    const double r = recall_at(ef);
-    out.probes.push_back(ef);
-    seen.emplace(ef, r);
-    return r;
-  };
-  start = std::clamp(start, ef_min, ef_max);
-  std::size_t miss = 0, hit = 0;  // miss: largest ef known below target (0 = none); hit: smallest reaching
-  if (eval(start) >= target) {
-    hit = start;
-    for (std::size_t step = 1;;) {
-      if (hit == ef_min) break;
-      const std::size_t e = hit > ef_min + step ? hit - step : ef_min;
-      if (eval(e) >= target) hit = e, step *= 2;
-      else {
-        miss = e;
-        break;
-      }
-    }
-  } else {
-    miss = start;
-    for (std::size_t step = std::max<std::size_t>(1, start / 32);;) {
-      if (miss == ef_max) break;
-      const std::size_t e = std::min(ef_max, miss + step);
-      if (eval(e) >= target) {
-        hit = e;
-        break;
-      }
-      miss = e, step *= 2;
-    }
-  }
-  if (hit == 0) {  // never reached: report the largest ef tried
-    out.ef = ef_max;
-    out.recall = eval(ef_max);
-    return out;
-  }
-  while (miss != 0 && hit - miss > 1) {
-    const std::size_t mid = miss + (hit - miss) / 2;
-    if (eval(mid) >= target) hit = mid;
-    else miss = mid;
-  }
-  out.ef = hit;
-  out.recall = seen[hit];
-  out.reached = true;
-  return out;
-}
-
 std::size_t estimate_build_bytes(std::size_t n, std::size_t dim, std::size_t code_size, std::size_t m, bool lossy,
                                  bool float_graph, bool keep_floats) {
   // hnswlib per element: level-0 block (links 2M*4+4, data, label 8), a mutex (40), level (4),

@@ -19,6 +19,7 @@
 #include "qtune/dataset.hpp"
 #include "qtune/ground_truth.hpp"
 #include "qtune/metric.hpp"
+#include "qtune/recommend.hpp"
 
 namespace qtune::fidelity {
 
@@ -112,19 +113,14 @@ std::pair<double, double> fit_log_log(const std::vector<double>& n, const std::v
                                       double default_exponent = 0.25, double max_exponent = 1.0);
 
 /// Auto-ef started from a prediction: evaluates `start` (clamped to [ef_min, ef_max]); if it
-/// reaches the target, gallops down (start/2, start/4, ... >= ef_min) to the first miss, else up
-/// (2 start, 4 start, ... <= ef_max) to the first hit; then bisects between the last miss and the
-/// first hit. Returns the smallest ef found reaching the target, as find_min_ef() (recommend.hpp)
-/// does, with every probe in order; each ef is evaluated at most once. With a good prediction it
-/// needs ~2 + log2(interval width) probes instead of log2(ef / ef_min) + bisection.
-struct ef_search_from_result {
-  std::size_t ef = 0;
-  double recall = 0;
-  bool reached = false;
-  std::vector<std::size_t> probes;
-};
-ef_search_from_result find_min_ef_from(const std::function<double(std::size_t ef)>& recall_at, double target,
-                                       std::size_t start, std::size_t ef_min, std::size_t ef_max);
+/// reaches the target, steps down (start - 1, - 2, - 4, ... >= ef_min) to the first miss, else up
+/// (start + start/32, doubling the step, <= ef_max) to the first hit; then bisects between the
+/// last miss and the first hit, as find_min_ef() (recommend.hpp) does, with every probe in order;
+/// each ef is evaluated at most once. Never reached: ef = ef_max, reached = false. With a good
+/// prediction it needs ~2 + log2(interval width) probes instead of log2(ef / ef_min) + bisection.
+/// Defined in recommend.cpp, beside find_min_ef, with which it shares the bisection.
+ef_search_result find_min_ef_from(const std::function<double(std::size_t ef)>& recall_at, double target,
+                                  std::size_t start, std::size_t ef_min, std::size_t ef_max);
 
 // --- memory before building ----------------------------------------------------------------
 

@@ -8,23 +8,52 @@
 #include <sstream>
 
 #include "qtune/error.hpp"
+#include "tune/fidelity.hpp"
 
 namespace qtune {
+
+namespace {
+
+/// recall_at(ef), each ef evaluated at most once; every probe is appended to out.probes in order.
+class ef_prober {
+ public:
+  ef_prober(const std::function<double(std::size_t)>& recall_at, ef_search_result& out)
+      : recall_at_(recall_at), out_(out) {}
+  double operator()(std::size_t ef) {
+    if (auto it = seen_.find(ef); it != seen_.end()) return it->second;
+    const double r = recall_at_(ef);
+    seen_.emplace(ef, r);
+    out_.probes.push_back(ef);
+    return r;
+  }
+  const std::map<std::size_t, double>& seen() const { return seen_; }
+  /// Bisects between the last miss (0 = none) and the first hit, which was evaluated and met the
+  /// target, and sets out's ef / recall / reached to the smallest hit.
+  void bisect_to_smallest_hit(std::size_t miss, std::size_t hit, double target) {
+    while (miss != 0 && hit - miss > 1) {
+      const std::size_t mid = miss + (hit - miss) / 2;
+      if ((*this)(mid) >= target) hit = mid;
+      else miss = mid;
+    }
+    out_.ef = hit;
+    out_.recall = seen_.at(hit);
+    out_.reached = true;
+  }
+
+ private:
+  const std::function<double(std::size_t)>& recall_at_;
+  ef_search_result& out_;
+  std::map<std::size_t, double> seen_;
+};
+
+}  // namespace
 
 ef_search_result find_min_ef(const std::function<double(std::size_t)>& recall_at, double target,
                              std::size_t ef_min, std::size_t ef_max) {
   ef_min = std::max<std::size_t>(1, ef_min);
   ef_max = std::max(ef_min, ef_max);
   ef_search_result out;
-  std::map<std::size_t, double> seen;
-  auto eval = [&](std::size_t ef) {
-    auto it = seen.find(ef);
-    if (it != seen.end()) return it->second;
-    const double r = recall_at(ef);
-    seen.emplace(ef, r);
-    out.probes.push_back(ef);
-    return r;
-  };
+  ef_prober eval(recall_at, out);
   // Gallop: double until the target is met (or ef_max is reached without it).
   std::size_t miss = 0, hit = 0;
   for (std::size_t ef = ef_min;; ef = std::min(ef * 2, ef_max)) {
@@ -37,23 +66,59 @@ ef_search_result find_min_ef(const std::function<double(std::size_t)>& recall_at
   }
   if (hit == 0) {  // never reached: report the best recall seen (ties: smaller ef)
     out.ef = ef_max;
-    out.recall = seen[ef_max];
-    for (const auto& [ef, r] : seen)
+    out.recall = eval.seen().at(ef_max);
+    for (const auto& [ef, r] : eval.seen())
       if (r > out.recall) out.ef = ef, out.recall = r;
     out.reached = false;
     return out;
   }
-  // Bisect between the last miss and the first hit; `hit` always holds an evaluated hit.
-  while (miss != 0 && hit - miss > 1) {
-    const std::size_t mid = miss + (hit - miss) / 2;
-    if (eval(mid) >= target) hit = mid;
-    else miss = mid;
-  }
-  out.ef = hit;
-  out.recall = seen[hit];
-  out.reached = true;
+  eval.bisect_to_smallest_hit(miss, hit, target);
   return out;
 }
+
+namespace fidelity {
+
+ef_search_result find_min_ef_from(const std::function<double(std::size_t ef)>& recall_at, double target,
+                                  std::size_t start, std::size_t ef_min, std::size_t ef_max) {
+  QTUNE_CHECK(ef_min >= 1 && ef_min <= ef_max, "find_min_ef_from: need 1 <= ef_min <= ef_max, got ", ef_min, ", ",
+              ef_max);
+  ef_search_result out;
+  ef_prober eval(recall_at, out);
+  start = std::clamp(start, ef_min, ef_max);
+  std::size_t miss = 0, hit = 0;  // miss: largest ef known below target (0 = none); hit: smallest reaching
+  if (eval(start) >= target) {
+    hit = start;
+    for (std::size_t step = 1;;) {  // down: start - 1, - 2, - 4, ... to the first miss
+      if (hit == ef_min) break;
+      const std::size_t e = hit > ef_min + step ? hit - step : ef_min;
+      if (eval(e) >= target) hit = e, step *= 2;
+      else {
+        miss = e;
+        break;
+      }
+    }
+  } else {
+    miss = start;
+    for (std::size_t step = std::max<std::size_t>(1, start / 32);;) {  // up: + start/32, doubling, to the first hit
+      if (miss == ef_max) break;
+      const std::size_t e = std::min(ef_max, miss + step);
+      if (eval(e) >= target) {
+        hit = e;
+        break;
+      }
+      miss = e, step *= 2;
+    }
+  }
+  if (hit == 0) {  // never reached: report the largest ef tried
+    out.ef = ef_max;
+    out.recall = eval(ef_max);
+    return out;
+  }
+  eval.bisect_to_smallest_hit(miss, hit, target);
+  return out;
+}
+
+}  // namespace fidelity
 
 interval wilson_interval(double successes, double trials, double z) {
   if (trials <= 0) return {0.0, 1.0};
