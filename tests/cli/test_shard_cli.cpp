@@ -19,21 +19,14 @@
 #include "data_dir.hpp"
 #include "qtune/error.hpp"
 #include "qtune/sweep_shard.hpp"
+#include "run_command.hpp"
 #include "test_data.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
+using qtune::testing::run_shell;
 
-std::pair<int, std::string> sh(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (!p) return {-1, out};
-  std::array<char, 4096> buf;
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+namespace fs = std::filesystem;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -76,21 +69,21 @@ std::set<std::string> key_recall(const fs::path& jsonl) {
 
 TEST_F(cli_shard, three_shards_merge_to_the_one_process_result_and_reruns_do_nothing) {
   const std::string out = (dir / "sharded").string();
-  auto [rc, text] = sh(run("plan " + spec.string() + " -o " + out + " -q"));
+  auto [rc, text] = run_shell(run("plan " + spec.string() + " -o " + out + " -q"));
   ASSERT_EQ(rc, 0) << text;
   EXPECT_NE(text.find("3 units"), std::string::npos) << text;
   for (int i = 0; i < 3; ++i) {
-    std::tie(rc, text) = sh(run("run " + spec.string() + " -o " + out + " -q --shard " + std::to_string(i) + "/3"));
+    std::tie(rc, text) = run_shell(run("run " + spec.string() + " -o " + out + " -q --shard " + std::to_string(i) + "/3"));
     ASSERT_EQ(rc, 0) << text;
     EXPECT_NE(text.find("1 measured"), std::string::npos) << text;
   }
-  std::tie(rc, text) = sh(run("run " + spec.string() + " -o " + out + " -q --shard 1/3"));
+  std::tie(rc, text) = run_shell(run("run " + spec.string() + " -o " + out + " -q --shard 1/3"));
   EXPECT_NE(text.find("0 measured, 1 already done"), std::string::npos) << text;  // a rerun does nothing
-  std::tie(rc, text) = sh(run("merge " + out));
+  std::tie(rc, text) = run_shell(run("merge " + out));
   ASSERT_EQ(rc, 0) << text;
   for (const char* f : {"results.jsonl", "results.csv", "pareto.csv", "recommended.yaml"})
     EXPECT_TRUE(fs::exists(fs::path(out) / f)) << f;
-  std::tie(rc, text) = sh(run(spec.string() + " -o " + (dir / "one").string() + " -q"));
+  std::tie(rc, text) = run_shell(run(spec.string() + " -o " + (dir / "one").string() + " -q"));
   ASSERT_EQ(rc, 0) << text;
   EXPECT_EQ(key_recall(fs::path(out) / "results.jsonl"), key_recall(dir / "one" / "results.jsonl"));
   const std::string a = slurp(fs::path(out) / "recommended.yaml"), b = slurp(dir / "one" / "recommended.yaml");
@@ -129,41 +122,41 @@ TEST_F(cli_shard, a_killed_shard_loses_only_its_unit_in_flight_and_merge_names_i
   }
   ASSERT_GE(files, 1u);
   ASSERT_LT(files, 3u) << "the shard finished before it was killed";
-  auto [rc, text] = sh(run("merge " + out + " --shards 1"));
+  auto [rc, text] = run_shell(run("merge " + out + " --shards 1"));
   EXPECT_EQ(rc, 1) << text;
   EXPECT_NE(text.find("shard 0/1: missing"), std::string::npos) << text;
-  std::tie(rc, text) = sh(run("run " + spec.string() + " -o " + out + " -q --shard 0/1"));
+  std::tie(rc, text) = run_shell(run("run " + spec.string() + " -o " + out + " -q --shard 0/1"));
   ASSERT_EQ(rc, 0) << text;
   EXPECT_NE(text.find(std::to_string(files) + " already done"), std::string::npos) << text;
-  std::tie(rc, text) = sh(run("merge " + out));
+  std::tie(rc, text) = run_shell(run("merge " + out));
   EXPECT_EQ(rc, 0) << text;
 }
 
 TEST_F(cli_shard, bad_input_is_a_clear_error) {
   const std::string out = (dir / "bad").string();
-  auto [rc, text] = sh(run("run " + spec.string() + " -o " + out + " --shard 3/3"));
+  auto [rc, text] = run_shell(run("run " + spec.string() + " -o " + out + " --shard 3/3"));
   EXPECT_EQ(rc, 1);
   EXPECT_NE(text.find("--shard 3/3: the index must be below the count 3"), std::string::npos) << text;
-  std::tie(rc, text) = sh(run("run " + spec.string() + " -o " + out + " --shard x"));
+  std::tie(rc, text) = run_shell(run("run " + spec.string() + " -o " + out + " --shard x"));
   EXPECT_NE(text.find("expected I/N"), std::string::npos) << text;
   // Complete a run, then damage its unit files in turn.
-  std::tie(rc, text) = sh(run("run " + spec.string() + " -o " + out + " -q"));
+  std::tie(rc, text) = run_shell(run("run " + spec.string() + " -o " + out + " -q"));
   ASSERT_EQ(rc, 0) << text;
   fs::path unit;
   for (const auto& e : fs::directory_iterator(fs::path(out) / "units")) unit = e.path();
   const std::string good = slurp(unit);
   std::ofstream(unit, std::ios::trunc) << good.substr(0, good.size() / 2);
-  std::tie(rc, text) = sh(run("merge " + out));
+  std::tie(rc, text) = run_shell(run("merge " + out));
   EXPECT_EQ(rc, 1);
   EXPECT_NE(text.find("CORRUPT"), std::string::npos) << text;
   EXPECT_NE(text.find(unit.filename().string()), std::string::npos) << text;
   std::ofstream(unit, std::ios::trunc) << good;
   // A folder that mixes specs: another target recall writes units of another hash.
-  std::tie(rc, text) = sh(run("run " + spec.string() + " -o " + out + " --target-recall 0.8"));
+  std::tie(rc, text) = run_shell(run("run " + spec.string() + " -o " + out + " --target-recall 0.8"));
   EXPECT_EQ(rc, 1);
   EXPECT_NE(text.find("plan of another spec"), std::string::npos) << text;
   fs::copy_file(unit, fs::path(out) / "units" / "u0000-0123456789abcdef.jsonl");
-  std::tie(rc, text) = sh(run("merge " + out));
+  std::tie(rc, text) = run_shell(run("merge " + out));
   EXPECT_EQ(rc, 1);
   EXPECT_NE(text.find("is not a unit of this plan"), std::string::npos) << text;
 }
@@ -191,19 +184,19 @@ TEST(cli_shard_env, scheduler_indices) {
 TEST_F(cli_shard, sharded_ground_truth_merges_byte_identical) {
   const std::string common = " --base " + (dir / "base.fvecs").string() + " --queries " +
                              (dir / "queries.fvecs").string() + " -k 20 -q";
-  auto [rc, text] = sh(run("groundtruth" + common + " --no-cache -o " + (dir / "one.ivecs").string()));
+  auto [rc, text] = run_shell(run("groundtruth" + common + " --no-cache -o " + (dir / "one.ivecs").string()));
   ASSERT_EQ(rc, 0) << text;
   for (int i = 0; i < 4; ++i) {
-    std::tie(rc, text) = sh(run("groundtruth" + common + " -o " + (dir / "gt.ivecs").string() + " --shard " +
+    std::tie(rc, text) = run_shell(run("groundtruth" + common + " -o " + (dir / "gt.ivecs").string() + " --shard " +
                                 std::to_string(i) + "/4"));
     ASSERT_EQ(rc, 0) << text;
   }
-  std::tie(rc, text) = sh(run("groundtruth --merge --shards 4 -o " + (dir / "gt.ivecs").string()));
+  std::tie(rc, text) = run_shell(run("groundtruth --merge --shards 4 -o " + (dir / "gt.ivecs").string()));
   ASSERT_EQ(rc, 0) << text;
   EXPECT_EQ(slurp(dir / "gt.ivecs"), slurp(dir / "one.ivecs"));
   EXPECT_EQ(slurp(dir / "gt.fvecs"), slurp(dir / "one.fvecs"));
   fs::remove(dir / "gt.shard-2-of-4.ivecs");
-  std::tie(rc, text) = sh(run("groundtruth --merge --shards 4 -o " + (dir / "gt.ivecs").string()));
+  std::tie(rc, text) = run_shell(run("groundtruth --merge --shards 4 -o " + (dir / "gt.ivecs").string()));
   EXPECT_EQ(rc, 1);
   EXPECT_NE(text.find("shard 2/4 has not run"), std::string::npos) << text;
 }
@@ -213,14 +206,14 @@ TEST_F(cli_shard, the_sweeps_ground_truth_in_shards_fills_the_same_cache_entry) 
   text.replace(text.find("cache_dir: cache"), 16, "cache_dir: cache2");
   const fs::path spec2 = dir / "spec2.yaml";
   std::ofstream(spec2) << text;
-  auto [rc, out] = sh(run("plan " + spec.string() + " -o " + (dir / "p").string() + " -q"));  // one process
+  auto [rc, out] = run_shell(run("plan " + spec.string() + " -o " + (dir / "p").string() + " -q"));  // one process
   ASSERT_EQ(rc, 0) << out;
   for (int i = 0; i < 3; ++i) {
-    std::tie(rc, out) = sh(run("groundtruth --spec " + spec2.string() + " -o " + (dir / "g.ivecs").string() +
+    std::tie(rc, out) = run_shell(run("groundtruth --spec " + spec2.string() + " -o " + (dir / "g.ivecs").string() +
                                " --shard " + std::to_string(i) + "/3"));
     ASSERT_EQ(rc, 0) << out;
   }
-  std::tie(rc, out) = sh(run("groundtruth --spec " + spec2.string() + " -o " + (dir / "g.ivecs").string() +
+  std::tie(rc, out) = run_shell(run("groundtruth --spec " + spec2.string() + " -o " + (dir / "g.ivecs").string() +
                              " --merge --shards 3"));
   ASSERT_EQ(rc, 0) << out;
   std::vector<fs::path> a, b;
@@ -234,7 +227,7 @@ TEST_F(cli_shard, the_sweeps_ground_truth_in_shards_fills_the_same_cache_entry) 
 
 TEST_F(cli_shard, submit_writes_an_sbatch_chain_and_a_kubernetes_manifest) {
   const std::string out = (dir / "sub").string();
-  auto [rc, text] = sh(run("submit --slurm --dry-run " + spec.string() + " -o " + out +
+  auto [rc, text] = run_shell(run("submit --slurm --dry-run " + spec.string() + " -o " + out +
                            " --shards 4 --partition short --time 01:00:00 --cpus-per-task 2 --mem 4G --threads 1"));
   ASSERT_EQ(rc, 0) << text;
   const std::string run_script = slurp(fs::path(out) / "slurm" / "run.sbatch");
@@ -246,7 +239,7 @@ TEST_F(cli_shard, submit_writes_an_sbatch_chain_and_a_kubernetes_manifest) {
   EXPECT_NE(slurp(fs::path(out) / "slurm" / "plan.sbatch").find("'plan'"), std::string::npos);
 
   const fs::path job = dir / "job.yaml";
-  std::tie(rc, text) = sh(run("submit --k8s " + spec.string() + " --job-file " + job.string() + " --shards 5"));
+  std::tie(rc, text) = run_shell(run("submit --k8s " + spec.string() + " --job-file " + job.string() + " --shards 5"));
   ASSERT_EQ(rc, 0) << text;
   const std::vector<YAML::Node> docs = YAML::LoadAll(slurp(job));
   ASSERT_EQ(docs.size(), 3u);
@@ -261,13 +254,13 @@ TEST_F(cli_shard, submit_writes_an_sbatch_chain_and_a_kubernetes_manifest) {
   EXPECT_EQ(docs[1]["spec"]["completionMode"].as<std::string>(), "Indexed");
   EXPECT_EQ(docs[1]["spec"]["completions"].as<int>(), 5);
   EXPECT_EQ(docs[1]["spec"]["parallelism"].as<int>(), 5);
-  std::tie(rc, text) = sh(run("submit " + spec.string()));
+  std::tie(rc, text) = run_shell(run("submit " + spec.string()));
   EXPECT_EQ(rc, 1);
   EXPECT_NE(text.find("exactly one of --slurm or --k8s"), std::string::npos) << text;
 }
 
 TEST(cli_slurm, real_cluster_three_tasks_equal_one_process_and_a_cancelled_shard_is_resubmitted) {
-  const auto [rc, text] = sh("bash " + std::string(QTUNE_SOURCE_DIR) + "/tests/cli/slurm_cluster_test.sh " + tune +
+  const auto [rc, text] = run_shell("bash " + std::string(QTUNE_SOURCE_DIR) + "/tests/cli/slurm_cluster_test.sh " + tune +
                              " " + QTUNE_SOURCE_DIR + " " + qtune::testing::data_dir().string());
   std::printf("%s", text.c_str());
   if (rc == 77) {

@@ -16,21 +16,14 @@
 
 #include "qtune/dataset.hpp"
 #include "qtune/param_file.hpp"
+#include "run_command.hpp"
 #include "test_data.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
+using qtune::testing::run_shell;
 
-std::pair<int, std::string> capture(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen(command.c_str(), "r");
-  if (!p) return {-1, out};
-  std::array<char, 4096> buf;
-  while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+namespace fs = std::filesystem;
 
 // Brute-force top-k ids of one query (double accumulation, ties by lower id).
 std::vector<int> brute_force(const qtune::vectors& base, const float* q, std::size_t k) {
@@ -65,7 +58,7 @@ TEST(tune_deploy_check, engines_recall_on_a_sift10k_recommendation_matches_brute
                                       << (dir / "cache") << "\n";
   const fs::path out = dir / "out";
   const std::string tune = QTUNE_TUNE_BINARY;
-  auto [code, text] = capture(tune + " --quiet " + (dir / "sift10k.yaml").string() + " -o " + out.string() + " 2>&1");
+  auto [code, text] = run_shell(tune + " --quiet " + (dir / "sift10k.yaml").string() + " -o " + out.string() + " 2>&1");
   ASSERT_EQ(code, 0) << text;
   const fs::path rec = out / "recommended.yaml";
 
@@ -82,7 +75,7 @@ TEST(tune_deploy_check, engines_recall_on_a_sift10k_recommendation_matches_brute
 
   for (const std::string engine : {"faiss", "hnswlib"}) {
     const fs::path dump = dir / (engine + ".ivecs");
-    std::tie(code, text) = capture(tune + " review " + rec.string() + " --engine " + engine + " --quiet --dump-neighbors " +
+    std::tie(code, text) = run_shell(tune + " review " + rec.string() + " --engine " + engine + " --quiet --dump-neighbors " +
                                    dump.string() + " 2>&1");
     ASSERT_EQ(code, 0) << text;
     EXPECT_NE(text.find("recorded deploy." + engine + ".verified_recall"), std::string::npos) << text;

@@ -6,25 +6,13 @@
 #include <string>
 
 #include "qtune/weights.hpp"
+#include "run_command.hpp"
 #include "test_data.hpp"
 #include "weights/weights_test_util.hpp"
 
 namespace w = qtune::weights;
 
-namespace {
-
-// Runs the CLI; returns {exit code, stdout + stderr}.
-std::pair<int, std::string> tune(const std::string& args) {
-  const std::string cmd = std::string(QTUNE_TUNE_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (p && fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int status = p ? pclose(p) : -1;
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-}  // namespace
+using qtune::testing::run_tune;
 
 TEST(weights_cli, quantize_plan_dequantize_and_importance) {
   QTUNE_REQUIRE_DATA_FILE(model, "gguf/stories260K.gguf");
@@ -36,14 +24,14 @@ TEST(weights_cli, quantize_plan_dequantize_and_importance) {
   const auto imp = npy.write("imp64.npy");
 
   const auto q = qtune::testing::weights_tmp("cli_q4_0.gguf");
-  auto [rc, out] = tune("weights quantize --type q4_0 --importance " + imp.string() + " " + model.string() + " -o " +
+  auto [rc, out] = run_tune("weights quantize --type q4_0 --importance " + imp.string() + " " + model.string() + " -o " +
                         q.string());
   ASSERT_EQ(rc, 0) << out;
   const w::model mq = w::read_gguf(q);
   EXPECT_EQ(mq.find("blk.0.attn_q.weight").format.type, w::wtype::q4_0);
 
   const auto planned = qtune::testing::weights_tmp("cli_plan.gguf");
-  std::tie(rc, out) = tune("weights plan " + model.string() + " --budget-bpw 7.5 --tensor-type 'token_embd=q8_0' -o " +
+  std::tie(rc, out) = run_tune("weights plan " + model.string() + " --budget-bpw 7.5 --tensor-type 'token_embd=q8_0' -o " +
                            planned.string() + " --fit-gb 8");
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("fit in 8 GiB: yes"), std::string::npos) << out;
@@ -52,15 +40,15 @@ TEST(weights_cli, quantize_plan_dequantize_and_importance) {
   EXPECT_LE(8.0 * static_cast<double>(mp.total_bytes()), 7.5 * static_cast<double>(mp.total_values()) + 32 * 8 * 48);
 
   const auto st = qtune::testing::weights_tmp("cli.safetensors");
-  std::tie(rc, out) = tune("weights dequantize " + planned.string() + " -o " + st.string());
+  std::tie(rc, out) = run_tune("weights dequantize " + planned.string() + " -o " + st.string());
   ASSERT_EQ(rc, 0) << out;
   EXPECT_EQ(w::read_safetensors(st).tensors.size(), 48u);
 
-  std::tie(rc, out) = tune("weights stats " + model.string() + " --types q4_k --json --totals-only");
+  std::tie(rc, out) = run_tune("weights stats " + model.string() + " --types q4_k --json --totals-only");
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("\"type\": \"q4_k\""), std::string::npos);
 
-  std::tie(rc, out) = tune("weights quantize --type int4_g32 " + model.string() + " -o " + q.string());
+  std::tie(rc, out) = run_tune("weights quantize --type int4_g32 " + model.string() + " -o " + q.string());
   EXPECT_EQ(rc, 1);
   EXPECT_NE(out.find("no GGUF type"), std::string::npos) << out;
 }

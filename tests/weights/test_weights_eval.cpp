@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "qtune/weights.hpp"
+#include "run_command.hpp"
 #include "test_data.hpp"
 #include "weights/imatrix.hpp"
 #include "weights/llama_model.hpp"
@@ -22,15 +23,7 @@ namespace w = qtune::weights;
 
 namespace {
 
-std::pair<int, std::string> tune(const std::string& args) {
-  const std::string cmd = std::string(QTUNE_TUNE_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (p && fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int status = p ? pclose(p) : -1;
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using qtune::testing::run_tune;
 
 // Writes m with its metadata/tensors edited by `edit` (a GGUF v3 through the writer).
 std::filesystem::path write_edited(const w::model& m, const std::string& name,
@@ -158,14 +151,14 @@ TEST(weights_eval, cli_eval_imatrix_and_bad_input) {
   QTUNE_REQUIRE_DATA_FILE(path, "gguf/stories260K.gguf");
   QTUNE_REQUIRE_DATA_FILE(val, "tinystories/tinystories_val_sample.txt");
   QTUNE_REQUIRE_DATA_FILE(q8, "gguf/tinyllamas-stories-260k-q8_0.gguf");
-  auto [rc, out] = tune("weights eval " + path.string() + " --text " + val.string() + " --ctx 256 --chunks 2 --base " +
+  auto [rc, out] = run_tune("weights eval " + path.string() + " --text " + val.string() + " --ctx 256 --chunks 2 --base " +
                         q8.string());
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("perplexity "), std::string::npos) << out;
   EXPECT_NE(out.find("KL divergence mean"), std::string::npos) << out;
   EXPECT_NE(out.find("254 tokens scored"), std::string::npos) << out;
   EXPECT_NE(out.find("time "), std::string::npos) << out;
-  std::tie(rc, out) = tune("weights eval --json " + path.string() + " --text " + val.string() + " --chunks 1");
+  std::tie(rc, out) = run_tune("weights eval --json " + path.string() + " --text " + val.string() + " --chunks 1");
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("\"ppl\""), std::string::npos) << out;
 
@@ -205,34 +198,34 @@ TEST(weights_eval, cli_eval_imatrix_and_bad_input) {
   const auto out_file = qtune::testing::weights_tmp("bad.imatrix");
   const auto out_plan = qtune::testing::weights_tmp("bad_plan.gguf");
   for (const auto& c : cases) {
-    std::tie(rc, out) = tune("weights eval " + c.model + " --text " + c.text + " --chunks 1 " + c.extra);
+    std::tie(rc, out) = run_tune("weights eval " + c.model + " --text " + c.text + " --chunks 1 " + c.extra);
     EXPECT_EQ(rc, 1) << out;
     EXPECT_NE(out.find(c.want), std::string::npos) << c.want << " / " << out;
     std::filesystem::remove(out_file);
-    std::tie(rc, out) = tune("weights imatrix " + c.model + " --text " + c.text + " --chunks 1 -o " + out_file.string() +
+    std::tie(rc, out) = run_tune("weights imatrix " + c.model + " --text " + c.text + " --chunks 1 -o " + out_file.string() +
                              " " + c.extra);
     EXPECT_EQ(rc, 1) << out;
     EXPECT_NE(out.find(c.want), std::string::npos) << c.want << " / " << out;
     EXPECT_FALSE(std::filesystem::exists(out_file)) << c.want;
     std::filesystem::remove(out_plan);
-    std::tie(rc, out) = tune("weights plan -q --budget-bpw 8 --validate --chunks 1 " + c.model + " --text " + c.text +
+    std::tie(rc, out) = run_tune("weights plan -q --budget-bpw 8 --validate --chunks 1 " + c.model + " --text " + c.text +
                              " -o " + out_plan.string() + " " + c.extra);
     EXPECT_EQ(rc, 1) << out;
     EXPECT_FALSE(std::filesystem::exists(out_plan)) << c.want;
   }
   // plan --objective kld: bounded search, then validation on later chunks, in the JSON too.
-  std::tie(rc, out) = tune("weights plan -q --json --budget-bpw 7.3 --objective kld --max-evals 12 --search-chunks 2 "
+  std::tie(rc, out) = run_tune("weights plan -q --json --budget-bpw 7.3 --objective kld --max-evals 12 --search-chunks 2 "
                            "--validate --chunks 2 " + path.string() + " --text " + val.string());
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("\"evaluations\": "), std::string::npos) << out;
   EXPECT_NE(out.find("\"search\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"best_uniform_no_larger\""), std::string::npos) << out;
   // imatrix -> quantize --imatrix through the CLI.
-  std::tie(rc, out) = tune("weights imatrix " + path.string() + " --text " + val.string() + " --chunks 2 -o " +
+  std::tie(rc, out) = run_tune("weights imatrix " + path.string() + " --text " + val.string() + " --chunks 2 -o " +
                            out_file.string());
   ASSERT_EQ(rc, 0) << out;
   const auto q = qtune::testing::weights_tmp("imatrix_q4_0.gguf");
-  std::tie(rc, out) = tune("weights quantize -q --type q4_0 --imatrix " + out_file.string() + " " + path.string() +
+  std::tie(rc, out) = run_tune("weights quantize -q --type q4_0 --imatrix " + out_file.string() + " " + path.string() +
                            " -o " + q.string());
   ASSERT_EQ(rc, 0) << out;
   EXPECT_EQ(w::read_gguf(q).find("blk.0.attn_q.weight").format.type, w::wtype::q4_0);

@@ -11,12 +11,15 @@
 #include <vector>
 
 #include "qtune/weights.hpp"
+#include "run_command.hpp"
 #include "weights/weights_test_util.hpp"
 
 namespace w = qtune::weights;
 using qtune::testing::bytes_builder;
 
 namespace {
+
+using qtune::testing::run_tune;
 
 // A safetensors file with one F32 tensor "blk.0.w" of 4 rows x 64 columns: values 0.01*i, with
 // x[bad] set to `v` when bad >= 0.
@@ -26,16 +29,6 @@ std::filesystem::path st_with(const std::string& name, long bad, float v) {
   b.u64(h.size()).raw(h);
   for (int i = 0; i < 256; ++i) b.put<float>(i == bad ? v : 0.01f * static_cast<float>(i - 128));
   return b.write(name);
-}
-
-std::pair<int, std::string> tune(const std::string& args) {
-  const std::string cmd = std::string(QTUNE_TUNE_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (p && fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int status = p ? pclose(p) : -1;
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 }  // namespace
@@ -78,22 +71,22 @@ TEST(weights_nonfinite, cli_refuses_writes_nothing_and_stats_counts) {
   const auto model = st_with("nf_cli.safetensors", 70, std::numeric_limits<float>::quiet_NaN());
   const auto out = qtune::testing::weights_tmp("nf_cli_out.gguf");
   std::filesystem::remove(out);
-  auto [rc, text] = tune("weights quantize -q --type q4_0 " + model.string() + " -o " + out.string());
+  auto [rc, text] = run_tune("weights quantize -q --type q4_0 " + model.string() + " -o " + out.string());
   EXPECT_EQ(rc, 1) << text;
   EXPECT_NE(text.find("'blk.0.w'"), std::string::npos) << text;
   EXPECT_NE(text.find("index 70"), std::string::npos) << text;
   EXPECT_FALSE(std::filesystem::exists(out));
-  std::tie(rc, text) = tune("weights plan -q --budget-bpw 6 " + model.string() + " -o " + out.string());
+  std::tie(rc, text) = run_tune("weights plan -q --budget-bpw 6 " + model.string() + " -o " + out.string());
   EXPECT_EQ(rc, 1) << text;
   EXPECT_FALSE(std::filesystem::exists(out));
-  std::tie(rc, text) = tune("weights quantize -q --allow-nonfinite --type q4_0 " + model.string() + " -o " + out.string());
+  std::tie(rc, text) = run_tune("weights quantize -q --allow-nonfinite --type q4_0 " + model.string() + " -o " + out.string());
   EXPECT_EQ(rc, 0) << text;
   EXPECT_TRUE(std::filesystem::exists(out));
   EXPECT_NE(text.find("replaced 1 NaN"), std::string::npos) << text;
-  std::tie(rc, text) = tune("weights stats -q --types q4_0 " + model.string());
+  std::tie(rc, text) = run_tune("weights stats -q --types q4_0 " + model.string());
   EXPECT_EQ(rc, 0) << text;
   EXPECT_NE(text.find("NON-FINITE: blk.0.w has 1 NaN and 0 Inf"), std::string::npos) << text;
   EXPECT_EQ(text.find(" nan "), std::string::npos) << text;
-  std::tie(rc, text) = tune("weights stats -q --json --types q4_0 " + model.string());
+  std::tie(rc, text) = run_tune("weights stats -q --json --types q4_0 " + model.string());
   EXPECT_NE(text.find("\"nonfinite_values\": 1"), std::string::npos) << text;
 }
