@@ -11,6 +11,7 @@
 
 #include "data_dir.hpp"
 #include "qtune/dataset.hpp"
+#include "qtune/error.hpp"
 
 namespace qtune::testing {
 
@@ -38,6 +39,17 @@ inline void write_clustered_set(const std::filesystem::path& dir, unsigned seed)
   const auto base = make(nb), queries = make(nq);
   write_fvecs(dir / "base.fvecs", {base.data(), nb, dim, dim});
   write_fvecs(dir / "queries.fvecs", {queries.data(), nq, dim, dim});
+}
+
+/// The message of the qtune::error that f() throws, or "" when it throws none.
+template <class F>
+inline std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const qtune::error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace qtune::testing

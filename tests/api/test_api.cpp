@@ -21,15 +21,7 @@ using namespace qtune;
 
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const qtune::error& e) {
-    return e.what();
-  }
-  return "";
-}
+using qtune::testing::error_of;
 
 struct sift_small {
   vectors base, queries;

@@ -71,15 +71,7 @@ std::filesystem::path temp_path(const std::string& name) {
   return std::filesystem::temp_directory_path() / ("qtune_test_layout_" + std::to_string(::getpid()) + "_" + name);
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const qtune::error& e) {
-    return e.what();
-  }
-  return "";
-}
+using qtune::testing::error_of;
 
 /// The fast search and the reference search agree exactly (ids and distances) at several ef.
 void expect_search_equals_reference(const detail::hnsw_index& idx, const real_set& s, const std::string& what) {

@@ -125,15 +125,7 @@ std::filesystem::path temp_path(const std::string& name) {
   return std::filesystem::temp_directory_path() / ("qtune_test_index_" + std::to_string(::getpid()) + "_" + name);
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const qtune::error& e) {
-    return e.what();
-  }
-  return "";
-}
+using qtune::testing::error_of;
 
 const std::vector<std::string>& all_codecs() {
   static const std::vector<std::string> c = {"fp32", "fp16", "bf16", "sq8", "sq4", "pq8x8"};
