@@ -14,6 +14,7 @@
 #include "cli/progress_bar.hpp"
 #include "qtune/dataset.hpp"
 #include "qtune/error.hpp"
+#include "qtune/ground_truth.hpp"
 #include "qtune/param_file.hpp"
 #include "qtune/progress.hpp"
 #include "qtune/recommend.hpp"
@@ -31,6 +32,16 @@ struct review_options {
   long threads = -1;
   bool quiet = false;
 };
+
+/// --dump-neighbors: writes found's ids as .ivecs to path; returns "wrote PATH: ROWS x K".
+std::string dump_neighbors(const std::string& path, const qtune::knn_result& found) {
+  qtune::int_matrix ids;
+  ids.rows = found.nq;
+  ids.dim = found.k;
+  ids.values = found.ids;
+  qtune::write_ivecs(path, ids);
+  return "wrote " + path + ": " + std::to_string(ids.rows) + " x " + std::to_string(ids.dim);
+}
 
 std::string f4(double v) {
   char b[32];
@@ -93,15 +104,9 @@ void run_engine_check(const review_options& o, qtune::recommended_params rp, con
   std::erase_if(rp.verified, [&](const deploy_verified& x) { return x.engine == o.engine; });
   rp.verified.push_back(dv);
   write_param_file(o.file, rp);
-  if (!o.dump_neighbors.empty()) {
-    int_matrix ids;
-    ids.rows = v.validation_found.nq;
-    ids.dim = v.validation_found.k;
-    ids.values = v.validation_found.ids;
-    write_ivecs(o.dump_neighbors, ids);
-    t << "wrote " << o.dump_neighbors << ": " << ids.rows << " x " << ids.dim << " neighbour ids " << o.engine
+  if (!o.dump_neighbors.empty())
+    t << dump_neighbors(o.dump_neighbors, v.validation_found) << " neighbour ids " << o.engine
       << " returned for the validation queries\n";
-  }
   t << "recorded deploy." << o.engine << ".verified_recall / verified_ef_search in " << o.file << "\n";
   std::cout << t.str();
   if (!v.reached)
@@ -178,15 +183,9 @@ void run_review(const review_options& o) {
   t << "  (latency, QPS and build time depend on the machine: shown, not checked; recorded on "
     << rp.provenance.cpu << ")\n";
   t << machine_load_line(out, now);
-  if (!o.dump_neighbors.empty()) {
-    int_matrix ids;
-    ids.rows = out.validation_found.nq;
-    ids.dim = out.validation_found.k;
-    ids.values = out.validation_found.ids;
-    write_ivecs(o.dump_neighbors, ids);
-    t << "wrote " << o.dump_neighbors << ": " << ids.rows << " x " << ids.dim
+  if (!o.dump_neighbors.empty())
+    t << dump_neighbors(o.dump_neighbors, out.validation_found)
       << " neighbour ids of the validation queries (query-file rows listed in validation_queries.txt of the sweep)\n";
-  }
   std::cout << t.str();
   if (!failures.empty()) {
     std::string msg = "review FAILED:";
