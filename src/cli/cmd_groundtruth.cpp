@@ -59,7 +59,8 @@ void run_groundtruth_shard(const groundtruth_options& o, const qtune::vectors& b
               out.string().c_str());
 }
 
-void run_groundtruth_merge(const groundtruth_options& o) {
+/// Joins the N part files into o.output; returns what it wrote.
+qtune::knn_result run_groundtruth_merge(const groundtruth_options& o) {
   QTUNE_CHECK(o.shards >= 1, "--merge needs --shards N (the N of the shards' --shard I/N)");
   qtune::knn_result all;
   for (std::size_t i = 0; i < o.shards; ++i) {
@@ -76,6 +77,7 @@ void run_groundtruth_merge(const groundtruth_options& o) {
   }
   qtune::write_knn(all, o.output);
   std::printf("groundtruth: merged %zu shards, %zu queries x k=%zu -> %s\n", o.shards, all.nq, all.k, o.output.c_str());
+  return all;
 }
 
 /// `--spec SPEC`: the sweep's ground-truth step in shards. Each shard computes its query block of
@@ -89,18 +91,18 @@ void run_spec_groundtruth(const groundtruth_options& o) {
   groundtruth_options g = o;
   g.k = spec.k;
   if (!o.merge) return run_groundtruth_shard(g, ctx.base(), ctx.queries(), spec.dataset.distance);
-  run_groundtruth_merge(g);
+  const qtune::knn_result merged = run_groundtruth_merge(g);
   const std::filesystem::path cache = spec.cache_dir.empty() ? qtune::default_ground_truth_cache_dir() : spec.cache_dir;
-  auto dist = std::filesystem::path(o.output);
-  dist.replace_extension(".fvecs");
-  qtune::store_cached_knn(ctx.base().view(), ctx.queries().view(), spec.dataset.distance,
-                          qtune::read_knn(o.output, dist), cache);
+  qtune::store_cached_knn(ctx.base().view(), ctx.queries().view(), spec.dataset.distance, merged, cache);
   std::printf("groundtruth: stored in the sweep's cache %s\n", cache.string().c_str());
 }
 
 void run_groundtruth(const groundtruth_options& o) {
   if (!o.spec.empty()) return run_spec_groundtruth(o);
-  if (o.merge) return run_groundtruth_merge(o);
+  if (o.merge) {
+    run_groundtruth_merge(o);
+    return;
+  }
   const qtune::metric m = qtune::parse_metric(o.metric);
   const auto t0 = std::chrono::steady_clock::now();
   qtune::vectors base = qtune::read_vectors(o.base);
