@@ -8,6 +8,7 @@
 // from the configuration, so it is regenerated rather than read).
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,14 @@ struct deploy_verified {
   std::string date;                          ///< UTC, ISO 8601
 };
 
+/// What a multi-fidelity sweep spent (recommended.yaml's search_cost block).
+struct search_cost_info {
+  double seconds = 0;                        ///< wall time of the whole sweep
+  double exhaustive_seconds_estimate = 0;    ///< the full grid at full size, from measured rates
+  std::size_t builds_total = 0;              ///< builds in the grid
+  std::size_t builds_full_size = 0;          ///< of them, built and measured at full size
+};
+
 struct recommended_params {
   index_config config;                       ///< kind, codec, m, ef_construction, ef_search, rerank, metric, seed
   std::size_t dim = 0;
@@ -49,6 +58,10 @@ struct recommended_params {
   measured_point measured;
   param_provenance provenance;
   std::vector<deploy_verified> verified;     ///< deploy checks, in the order they were added
+  /// false: an extrapolated recommendation (tune --no-confirm), NOT measured at full size;
+  /// rendered as measured.at_full_size (only when false or with a search_cost block).
+  bool at_full_size = true;
+  std::optional<search_cost_info> search_cost;  ///< multi-fidelity sweeps only
 };
 
 /// The file's text (YAML with comments).

@@ -293,6 +293,24 @@ std::string deploy_spellings(const index_config& cfg, std::size_t dim, std::size
 
 namespace {
 
+/// measured.at_full_size (only when false, or beside a search_cost block) and the search_cost
+/// block of a multi-fidelity sweep; empty for a plain sweep, whose files stay as they were.
+std::string full_size_and_cost(const recommended_params& p) {
+  std::ostringstream o;
+  if (!p.at_full_size || p.search_cost)
+    o << "  at_full_size: " << (p.at_full_size ? "true" : "false")
+      << (p.at_full_size ? "    # measured on the full base and the held-out validation queries\n"
+                         : "    # EXTRAPOLATED from samples (tune --no-confirm): NOT measured at full size\n");
+  if (const auto& c = p.search_cost)
+    o << "search_cost:                 # what this multi-fidelity sweep spent\n"
+      << "  seconds: " << num(c->seconds) << "\n"
+      << "  exhaustive_seconds_estimate: " << num(c->exhaustive_seconds_estimate)
+      << "    # the full grid at full size, from the measured build and search rates\n"
+      << "  builds_total: " << c->builds_total << "\n"
+      << "  builds_full_size: " << c->builds_full_size << "\n";
+  return o.str();
+}
+
 // Appends verified_recall / verified_ef_search (tune review --engine) at the end of the
 // deploy.<engine> block (the block ends at the next line indented by two spaces only).
 std::string with_verified(std::string deploy, const std::vector<deploy_verified>& verified) {
@@ -365,6 +383,7 @@ std::string render_param_file(const recommended_params& p) {
     << "  resident_bytes_per_vector: "
     << num(m.n_base ? static_cast<double>(m.resident_bytes) / m.n_base : 0) << "\n"
     << "  build_seconds: " << num(m.build_seconds) << "\n"
+    << full_size_and_cost(p)
     << "provenance:\n"
     << "  dataset_base: " << q(v.base_path) << "\n"
     << "  dataset_base_hash: " << q(v.base_hash) << "      # content_hash of the rows used\n"
@@ -567,6 +586,15 @@ recommended_params parse_root(const reader& rd, const YAML::Node& root) {
   m.resident_bytes = rd.get<std::size_t>(ms, "resident_bytes", "measured");
   m.rerank_bytes = rd.get<std::size_t>(ms, "rerank_bytes", "measured");
   m.build_seconds = rd.get_real(ms, "build_seconds", "measured", 0, 1e300);
+  if (ms["at_full_size"]) p.at_full_size = rd.get<bool>(ms, "at_full_size", "measured");
+  if (const YAML::Node sc = root["search_cost"]) {
+    search_cost_info c;
+    c.seconds = rd.get_real(sc, "seconds", "search_cost", 0, 1e300);
+    c.exhaustive_seconds_estimate = rd.get_real(sc, "exhaustive_seconds_estimate", "search_cost", 0, 1e300);
+    c.builds_total = rd.get_uint(sc, "builds_total", "search_cost", 0, max_count);
+    c.builds_full_size = rd.get_uint(sc, "builds_full_size", "search_cost", 0, c.builds_total);
+    p.search_cost = c;
+  }
   read_provenance(rd, root, p.provenance);
   const auto& v = p.provenance;
   m.spec_hash = v.spec_hash;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "qtune/error.hpp"
+#include "qtune/param_file.hpp"
 #include "tune/fidelity.hpp"
 
 namespace fid = qtune::fidelity;
@@ -221,6 +222,31 @@ TEST(tune_fidelity, memory_estimate_and_a_clear_error_when_it_does_not_fit) {
     EXPECT_NE(std::string(e.what()).find("hnsw|fp32|M32|efc200"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("5000 bytes"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(tune_fidelity, param_file_keeps_search_cost_and_the_extrapolated_mark) {
+  qtune::recommended_params p;
+  p.config.codec = "sq8";
+  p.dim = 8;
+  p.measured.n_base = 1000;
+  const std::string plain = qtune::render_param_file(p);
+  EXPECT_EQ(plain.find("at_full_size"), std::string::npos) << "a plain sweep's file is unchanged";
+  EXPECT_EQ(plain.find("search_cost"), std::string::npos);
+  p.at_full_size = false;
+  p.search_cost = qtune::search_cost_info{12.5, 100.25, 24, 3};
+  const std::string text = qtune::render_param_file(p);
+  EXPECT_NE(text.find("at_full_size: false"), std::string::npos) << text;
+  EXPECT_NE(text.find("exhaustive_seconds_estimate: 100.25"), std::string::npos) << text;
+  const qtune::recommended_params back = qtune::parse_param_file_text(text, "r.yaml");
+  EXPECT_FALSE(back.at_full_size);
+  ASSERT_TRUE(back.search_cost.has_value());
+  EXPECT_EQ(back.search_cost->builds_total, 24u);
+  EXPECT_EQ(back.search_cost->builds_full_size, 3u);
+  EXPECT_EQ(qtune::render_param_file(back), text);
 }
 
 }  // namespace
