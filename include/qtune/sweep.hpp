@@ -86,12 +86,31 @@ std::string to_json_line(const measured_point& p);
 measured_point from_json_line(const std::string& line);
 /// Reads results.jsonl; a truncated or corrupt last line (a killed writer) is dropped,
 /// a corrupt line elsewhere is an error. Later lines with the same key replace earlier ones.
+/// Record lines ({"record": ...}: what a multi-fidelity sweep decided) are not points: skipped.
 std::vector<measured_point> read_results_jsonl(const std::filesystem::path& path, std::size_t* dropped = nullptr);
 /// results.csv: one row per point, a header row first.
 void write_results_csv(const std::filesystem::path& path, const std::vector<measured_point>& points);
 /// pareto.csv: the points on any front, with one 0/1 column per front.
 void write_pareto_csv(const std::filesystem::path& path, const std::vector<measured_point>& points,
                       const sweep_spec& spec);
+
+/// How the efSearch one arm (a build with one rerank factor) needs grew with the base in a
+/// multi-fidelity sweep: found by auto-ef on each sample level, predicted for the full base with a
+/// bootstrap interval over queries, and measured there when the arm survived to full size.
+/// results.jsonl keeps it as a {"record": "ef_scaling", ...} line (read_ef_scaling()).
+struct ef_scaling {
+  std::string arm;                                     ///< build key + "|rr<r>", e.g. "hnsw|sq8|M16|efc100|rr0"
+  std::vector<std::pair<std::size_t, double>> needed;  ///< (base rows, efSearch needed) per sample level
+  std::size_t n_full = 0;                              ///< rows of the full base
+  double predicted = 0, lo = 0, hi = 0;                ///< efSearch predicted at n_full and its interval
+  double exponent = 0;                                 ///< b of the fit ef = a * n^b
+  std::optional<std::size_t> measured;                 ///< efSearch auto-ef found at full size
+  bool inside() const { return measured && *measured >= lo && *measured <= hi; }
+};
+std::string to_json_line(const ef_scaling& s);
+/// The ef_scaling records of a results.jsonl (empty when none, or no file). Throws qtune::error
+/// naming the file and line on a corrupt record.
+std::vector<ef_scaling> read_ef_scaling(const std::filesystem::path& path);
 
 /// What the sweep reports while it runs (for the CLI's progress bar or plain lines).
 struct sweep_progress {
@@ -112,6 +131,7 @@ struct sweep_report_input {
   std::optional<std::size_t> recommended;   ///< index into points
   std::string outcome;                      ///< one line: what was recommended / why not
   std::vector<std::pair<std::string, std::string>> facts;
+  std::vector<ef_scaling> scaling;          ///< multi-fidelity sweeps: efSearch needed vs N per arm
 };
 
 struct sweep_options {
@@ -119,6 +139,9 @@ struct sweep_options {
   bool dry_run = false;          ///< only plan (see sweep_outcome::plan_text)
   /// With resume: measure again the points that were flagged noisy (measured_point::noisy).
   bool remeasure_noisy = false;
+  /// Multi-fidelity only: stop after the sample levels and write an extrapolated recommendation,
+  /// marked `measured.at_full_size: false` (never the default: it is not measured at full size).
+  bool no_confirm = false;
   std::function<void(const sweep_progress&)> on_progress;
   /// Polled between steps; set (e.g. by a SIGINT handler) to stop cleanly.
   const std::atomic<bool>* stop = nullptr;

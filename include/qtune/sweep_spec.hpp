@@ -51,6 +51,21 @@ struct grid_spec {
   std::vector<std::string> faiss;            ///< FAISS factory strings (kind "faiss:<s>")
 };
 
+/// Multi-fidelity tuning (the `fidelity:` key; sweeps/README.md): measure every build on nested
+/// seeded samples of the base, keep by successive halving the ones that can still win, predict
+/// the efSearch each survivor needs at full size, and measure only the survivors at full size.
+struct fidelity_spec {
+  bool enabled = false;                      ///< absent or `off`: a plain sweep, every build at full size
+  /// Fractions of the base, strictly increasing, the last 1.0; empty: the default geometric
+  /// levels (3%, 10%, 30%, 100%, dropping levels smaller than min_rows).
+  std::vector<double> levels;
+  std::size_t min_rows = 2000;               ///< default levels: the smallest sample worth measuring
+  /// Cost intervals are widened by this fraction of the cost on both sides before comparing
+  /// (the cost at full size is not the cost on a sample; a busy machine moves latencies).
+  double margin = 0.10;
+  std::size_t keep_at_least = 1;             ///< survivors per level, at least (best first)
+};
+
 struct sweep_spec {
   std::filesystem::path file;                ///< the spec file (empty when built in code)
   std::string name;                          ///< default: the file's stem
@@ -69,6 +84,7 @@ struct sweep_spec {
   std::uint64_t seed = 42;
   std::filesystem::path output;              ///< empty: results/<name>
   std::filesystem::path cache_dir;           ///< empty: default_ground_truth_cache_dir()
+  fidelity_spec fidelity;
 
   /// "FILE:LINE:COL" of keys that later checks may need to point at (dotted key -> place),
   /// e.g. "grid.codecs[1]", "k", "dataset.base". Absent keys are absent.

@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -123,6 +124,7 @@ struct sweep_plan {
   /// Progress ticks of the whole plan (a build counts 4, each measured setting 1).
   std::size_t progress_total = 0;
   std::string text;             ///< the human plan (tune --dry-run, tune plan)
+  double estimated_seconds = 0; ///< the plan's rough time estimate (the figure in text)
 };
 
 /// Plans the builds of ctx.spec() (codec/dimension fit already checked by the context).
@@ -152,6 +154,10 @@ struct measure_options {
   bool remeasure_noisy = true;
   /// Header for progress lines, e.g. "build 3/12".
   std::string label;
+  /// Auto-ef only: rerank factor -> the efSearch to start from (a multi-fidelity prediction);
+  /// auto-ef then gallops both ways from there (fidelity::find_min_ef_from) instead of
+  /// doubling up from k. Factors not listed start from k as usual.
+  std::map<std::size_t, std::size_t> ef_start;
 };
 
 struct unit_result {
@@ -184,9 +190,14 @@ class results_log {
   results_log(const results_log&) = delete;
   results_log& operator=(const results_log&) = delete;
   void append(const measured_point& p);
+  /// Appends a {"record": ...} line (one JSON object, no newline): what a multi-fidelity sweep
+  /// decided. Not a point; read_results_jsonl() skips it. Records are not carried over by the
+  /// constructor: a resumed sweep writes its own.
+  void append_record(const std::string& json_object);
   const std::vector<measured_point>& points() const { return points_; }
 
  private:
+  void write_line(const std::string& json);
   std::filesystem::path path_;
   std::FILE* file_ = nullptr;
   std::vector<measured_point> points_;
@@ -213,12 +224,22 @@ std::filesystem::path unit_failure_path(const std::filesystem::path& dir, const 
 /// not link the HTML renderer). Exceptions it throws are ignored: the results are on disk.
 using report_writer = std::function<void(const std::filesystem::path& html, const sweep_report_input& in)>;
 
+/// What a multi-fidelity sweep adds to the finalize step: the efSearch-vs-N record of each arm
+/// (for the report) and what the search cost (recommended.yaml's search_cost block).
+struct fidelity_summary {
+  std::vector<ef_scaling> scaling;
+  search_cost_info cost;
+};
+
 /// From every point (in plan order): results.csv, pareto.csv, report.html (when `writer` is
 /// set), and unless interrupted the recommendation (recommended.yaml,
 /// recommended_neighbors.ivecs). Also writes validation_queries.txt. Returns the outcome with
-/// summary lines (and a warning line when points were measured on a busy machine).
+/// summary lines (and a warning line when points were measured on a busy machine). With
+/// `fidelity`, the recommendation comes only from points measured on the full base (n_base ==
+/// the context's rows) and recommended.yaml carries the search_cost block.
 sweep_outcome finalize_sweep(const sweep_context& ctx, std::vector<measured_point> points, bool interrupted,
-                             const std::filesystem::path& output_dir, const report_writer& writer = {});
+                             const std::filesystem::path& output_dir, const report_writer& writer = {},
+                             const fidelity_summary* fidelity = nullptr);
 
 /// The recommended parameter file for a chosen point of this context's sweep.
 recommended_params make_recommended_params(const sweep_context& ctx, const measured_point& best);

@@ -20,7 +20,7 @@ namespace {
 struct tune_options {
   std::string spec;
   qtune::spec_overrides overrides;
-  bool dry_run = false, resume = false, remeasure_noisy = false, quiet = false, example = false;
+  bool dry_run = false, resume = false, remeasure_noisy = false, quiet = false, example = false, no_confirm = false;
 };
 
 void run_tune(const tune_options& o) {
@@ -39,6 +39,7 @@ void run_tune(const tune_options& o) {
   opt.resume = o.resume || o.remeasure_noisy;
   opt.remeasure_noisy = o.remeasure_noisy;
   opt.dry_run = o.dry_run;
+  opt.no_confirm = o.no_confirm;
   opt.stop = &cli::stop_flag();
   cli::install_stop_handlers();
   if (cli::have_html_reports)
@@ -72,6 +73,9 @@ QTUNE_CLI_COMMAND(tune) {
   app.add_flag("--resume", o->resume, "Keep points already in results.jsonl (same spec) and measure the rest");
   app.add_flag("--remeasure-noisy", o->remeasure_noisy,
                "With --resume: measure again the points flagged noisy (taken on a busy machine)");
+  app.add_flag("--no-confirm", o->no_confirm,
+               "Multi-fidelity specs only: stop after the samples and write an EXTRAPOLATED recommendation, "
+               "marked measured.at_full_size: false (not measured at full size)");
   app.add_flag("--quiet,-q", o->quiet, "No progress bar or progress lines; print only the result");
   app.add_flag("--example", o->example, "Print a commented template spec and exit");
   app.footer(

@@ -128,11 +128,29 @@ std::vector<halving_decision> successive_halving(const std::vector<level_result>
   return out;
 }
 
+namespace {
+
+/// The first probe already reaches the target (small samples often do at efSearch = k, the
+/// least hnswlib searches with): the need is censored there. With a second probe, continue the
+/// curve below the first one as a power law of the miss rate, log(1 - recall) linear in
+/// log(ef), so that levels on the floor still say how the need grows; at most 4x below.
+template <class MeanRecall>
+double below_first_probe(const level_curve& c, double target, double r1, const MeanRecall& mean_recall) {
+  const double ef1 = static_cast<double>(c.efs[0]);
+  if (c.efs.size() < 2 || r1 >= 1.0 || target >= 1.0) return ef1;
+  const double r2 = mean_recall(1), ef2 = static_cast<double>(c.efs[1]);
+  if (!(r2 > r1) || r2 >= 1.0) return ef1;
+  const double slope = (std::log(1 - r2) - std::log(1 - r1)) / (std::log(ef2) - std::log(ef1));  // < 0
+  const double log_ef = std::log(ef1) + (std::log(1 - target) - std::log(1 - r1)) / slope;
+  return std::max(ef1 / 4, std::exp(log_ef));
+}
+
+}  // namespace
+
 double needed_ef(const level_curve& c, double target, const std::vector<std::size_t>* rows) {
   QTUNE_CHECK(c.efs.size() == c.per_query.size(), "fidelity: curve has ", c.efs.size(), " efSearch values but ",
               c.per_query.size(), " recall rows");
-  double prev_ef = 0, prev_r = -1;
-  for (std::size_t i = 0; i < c.efs.size(); ++i) {
+  const auto mean_recall = [&](std::size_t i) {
     const auto& pq = c.per_query[i];
     double s = 0;
     std::size_t cnt = 0;
@@ -143,10 +161,15 @@ double needed_ef(const level_curve& c, double target, const std::vector<std::siz
       s = std::accumulate(pq.begin(), pq.end(), 0.0);
       cnt = pq.size();
     }
-    const double r = cnt ? s / static_cast<double>(cnt) : 0;
+    return cnt ? s / static_cast<double>(cnt) : 0.0;
+  };
+  double prev_ef = 0, prev_r = -1;
+  for (std::size_t i = 0; i < c.efs.size(); ++i) {
+    const double r = mean_recall(i);
     const double ef = static_cast<double>(c.efs[i]);
     if (r >= target) {
-      if (i == 0 || prev_r < 0 || r <= prev_r) return ef;
+      if (i == 0) return below_first_probe(c, target, r, mean_recall);
+      if (r <= prev_r) return ef;
       const double t = (target - prev_r) / (r - prev_r);
       return std::exp(std::log(prev_ef) + t * (std::log(ef) - std::log(prev_ef)));
     }

@@ -86,8 +86,11 @@ struct level_curve {
 
 /// Smallest efSearch reaching `target` on a curve, as a real number: the mean recall is
 /// interpolated linearly in log(ef) between the last probe below the target and the first
-/// probe reaching it (hnswlib's ef is an integer, the fit wants a continuous value). Below the
-/// first probe it is efs[0]; never reached: -1. `rows` (optional) selects queries (bootstrap).
+/// probe reaching it (hnswlib's ef is an integer, the fit wants a continuous value). When the
+/// first probe already reaches it (censored at the smallest ef searched), a second probe
+/// continues the curve below as a power law of the miss rate (log(1 - recall) linear in
+/// log(ef)), down to efs[0] / 4; with one probe it is efs[0]. Never reached: -1. `rows`
+/// (optional) selects queries (bootstrap).
 double needed_ef(const level_curve& c, double target, const std::vector<std::size_t>* rows = nullptr);
 
 struct ef_prediction {

@@ -123,26 +123,78 @@ measured_point from_json_line(const std::string& line) {
   return p;
 }
 
+namespace {
+
+/// A {"record": ...} line (a multi-fidelity decision), not a measured point. A half-written
+/// line is neither (it fails to parse and is handled as a point line).
+bool is_record_line(const std::string& line, std::string* kind = nullptr) {
+  if (line.find("\"record\"") == std::string::npos) return false;
+  const json j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("record") || !j["record"].is_string()) return false;
+  if (kind) *kind = j["record"].get<std::string>();
+  return true;
+}
+
+}  // namespace
+
+std::string to_json_line(const ef_scaling& s) {
+  json needed = json::array();
+  for (const auto& [n, ef] : s.needed) needed.push_back({n, ef});
+  json j{{"record", "ef_scaling"},   {"arm", s.arm},           {"ef_needed_by_level", needed},
+         {"n_full", s.n_full},       {"ef_predicted", s.predicted}, {"ef_interval", {s.lo, s.hi}},
+         {"ef_exponent", s.exponent}};
+  if (s.measured) j["ef_measured"] = *s.measured, j["inside_interval"] = s.inside();
+  return j.dump();
+}
+
+std::vector<ef_scaling> read_ef_scaling(const std::filesystem::path& path) {
+  std::vector<ef_scaling> out;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return out;
+  std::string line, kind;
+  for (std::size_t no = 1; std::getline(in, line); ++no) {
+    if (!is_record_line(line, &kind) || kind != "ef_scaling") continue;
+    try {
+      const json j = json::parse(line);
+      ef_scaling s;
+      s.arm = j.at("arm").get<std::string>();
+      for (const auto& e : j.at("ef_needed_by_level"))
+        s.needed.emplace_back(e.at(0).get<std::size_t>(), e.at(1).get<double>());
+      s.n_full = j.at("n_full").get<std::size_t>();
+      s.predicted = j.at("ef_predicted").get<double>();
+      s.lo = j.at("ef_interval").at(0).get<double>();
+      s.hi = j.at("ef_interval").at(1).get<double>();
+      s.exponent = j.at("ef_exponent").get<double>();
+      if (j.contains("ef_measured")) s.measured = j["ef_measured"].get<std::size_t>();
+      std::erase_if(out, [&](const ef_scaling& o) { return o.arm == s.arm; });  // the later record wins
+      out.push_back(std::move(s));
+    } catch (const json::exception& e) {
+      fail(path.string(), ":", no, ": bad ef_scaling record: ", e.what());
+    }
+  }
+  return out;
+}
+
 std::vector<measured_point> read_results_jsonl(const std::filesystem::path& path, std::size_t* dropped) {
   if (dropped) *dropped = 0;
   std::vector<measured_point> out;
   std::ifstream in(path, std::ios::binary);
   if (!in) return out;
-  std::vector<std::string> lines;
+  std::vector<std::pair<std::size_t, std::string>> lines;  // (line number, text)
   std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) lines.push_back(line);
+  for (std::size_t no = 1; std::getline(in, line); ++no)
+    if (!line.empty() && !is_record_line(line)) lines.emplace_back(no, line);
   std::map<std::string, std::size_t> by_key;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     measured_point p;
     try {
-      p = from_json_line(lines[i]);
+      p = from_json_line(lines[i].second);
     } catch (const error& e) {
       if (i + 1 == lines.size()) {  // the line a killed writer left half-written
         if (dropped) ++*dropped;
         break;
       }
-      fail(path.string(), ":", i + 1, ": ", e.what());
+      fail(path.string(), ":", lines[i].first, ": ", e.what());
     }
     auto it = by_key.find(p.key());
     if (it != by_key.end()) out[it->second] = p;

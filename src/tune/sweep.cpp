@@ -9,6 +9,7 @@
 #include "qtune/progress.hpp"
 #include "qtune/sweep_steps.hpp"
 #include "tune/review.hpp"
+#include "tune/sweep_fidelity.hpp"
 #include "tune/sweep_detail.hpp"
 
 namespace qtune {
@@ -42,6 +43,9 @@ std::vector<measured_point> resumed_points(const std::filesystem::path& jsonl, c
 }  // namespace
 
 sweep_outcome run_sweep(const sweep_spec& spec, const sweep_options& options) {
+  if (spec.fidelity.enabled) return sweep_detail::run_multi_fidelity(spec, options);
+  QTUNE_CHECK(!options.no_confirm, spec.file.string(),
+              ": --no-confirm applies to multi-fidelity sweeps only (this spec has no fidelity: key)");
   const auto t_start = sweep_detail::clock_type::now();
   const progress_sink progress{options};
   sweep_context_options co;

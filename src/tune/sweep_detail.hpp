@@ -14,6 +14,9 @@
 
 namespace qtune {
 class sweep_context;
+class index;
+struct measured_point;
+struct knn_result;
 }
 
 namespace qtune::sweep_detail {
@@ -36,6 +39,11 @@ inline std::filesystem::path neighbors_file(const std::filesystem::path& dir, co
 /// Exact distance (qtune/metric.hpp conventions) between a base row and a query (dim floats
 /// each), in double, with the ground truth's own float64 kernels.
 float exact_distance(const float* x, const float* q, std::size_t dim, metric m);
+
+/// Latency and QPS of `ix` (at its current efSearch/rerank) over the spec's repetitions: one
+/// tuning query at a time on this thread, then the tuning batch on all threads. `single`
+/// (tuning rows x k) receives the neighbours of the last repetition.
+void measure_latency(const sweep_context& ctx, const index& ix, measured_point& p, knn_result& single);
 
 /// DIR/validation_queries.txt: the rows of the query file held out, in neighbours-file order.
 void write_validation_rows(const sweep_context& ctx, const std::filesystem::path& dir);

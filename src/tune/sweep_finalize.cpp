@@ -18,7 +18,7 @@ namespace {
 
 /// report.html of the output folder: never fails the sweep (its results are already on disk).
 void write_sweep_report(const sweep_context& ctx, const report_writer& writer, const sweep_outcome& out,
-                        const std::string& outcome) {
+                        const std::string& outcome, const fidelity_summary* fidelity) {
   if (!writer) return;
   try {
     sweep_report_input in;
@@ -33,6 +33,7 @@ void write_sweep_report(const sweep_context& ctx, const report_writer& writer, c
       for (std::size_t i = 0; i < in.points.size(); ++i)
         if (in.points[i].key() == out.recommended->key()) in.recommended = i;
     in.facts = ctx.facts();
+    if (fidelity) in.scaling = fidelity->scaling;
     if (!in.points.empty()) writer(out.output_dir / "report.html", in);
   } catch (const std::exception&) {
     // A report that cannot be written leaves the measured results intact; `tune report` retries.
@@ -60,7 +61,7 @@ std::string noisy_warning(const std::vector<measured_point>& points) {
 
 /// The recommendation: recommended.yaml and its neighbours, or the reason there is none.
 void recommend_and_write(const sweep_context& ctx, const report_writer& writer, sweep_outcome& out,
-                         std::ostringstream& summary) {
+                         std::ostringstream& summary, const fidelity_summary* fidelity) {
   const std::vector<measured_point>& points = out.points;
   const recommendation rec = recommend(points, policy_of(ctx.spec()));
   const std::filesystem::path param_path = out.output_dir / "recommended.yaml";
@@ -73,12 +74,14 @@ void recommend_and_write(const sweep_context& ctx, const report_writer& writer, 
     std::error_code ec;
     std::filesystem::remove(param_path, ec);  // a stale file must not pass for this run's answer
     summary << rec.message;
-    write_sweep_report(ctx, writer, out, rec.message);
+    write_sweep_report(ctx, writer, out, rec.message, fidelity);
     return;
   }
   const measured_point& best = points[*rec.chosen];
   out.recommended = best;
-  write_param_file(param_path, make_recommended_params(ctx, best));
+  recommended_params rp = make_recommended_params(ctx, best);
+  if (fidelity) rp.search_cost = fidelity->cost;
+  write_param_file(param_path, rp);
   const std::filesystem::path nb = sweep_detail::neighbors_file(out.output_dir / "neighbors", best.key());
   if (std::filesystem::exists(nb)) {
     std::ifstream in(nb, std::ios::binary);
@@ -87,7 +90,7 @@ void recommend_and_write(const sweep_context& ctx, const report_writer& writer, 
     write_file_atomic(out.output_dir / "recommended_neighbors.ivecs", bytes.str());
   }
   out.status = sweep_status::recommended;
-  write_sweep_report(ctx, writer, out, "recommended: " + best.describe());
+  write_sweep_report(ctx, writer, out, "recommended: " + best.describe(), fidelity);
   summary << rec.message << "\n"
           << "wrote " << param_path.string()
           << " (and results.jsonl, results.csv, pareto.csv, recommended_neighbors.ivecs, report.html)";
@@ -127,10 +130,13 @@ recommended_params make_recommended_params(const sweep_context& ctx, const measu
 }
 
 sweep_outcome finalize_sweep(const sweep_context& ctx, std::vector<measured_point> points, bool interrupted,
-                             const std::filesystem::path& output_dir, const report_writer& writer) {
+                             const std::filesystem::path& output_dir, const report_writer& writer,
+                             const fidelity_summary* fidelity) {
   sweep_outcome out;
   out.output_dir = output_dir;
   out.points = std::move(points);
+  // A multi-fidelity recommendation is confirmed at full size: never from a sampled point.
+  if (fidelity) std::erase_if(out.points, [&](const measured_point& p) { return p.n_base != ctx.base().rows(); });
   std::filesystem::create_directories(output_dir);
   sweep_detail::write_validation_rows(ctx, output_dir);
   write_results_csv(output_dir / "results.csv", out.points);
@@ -140,10 +146,10 @@ sweep_outcome finalize_sweep(const sweep_context& ctx, std::vector<measured_poin
     out.status = sweep_status::interrupted;
     out.summary = "interrupted: " + std::to_string(out.points.size()) + " points on disk in " + output_dir.string() +
                   "/ (rerun with --resume to continue)";
-    write_sweep_report(ctx, writer, out, "interrupted: partial results");
+    write_sweep_report(ctx, writer, out, "interrupted: partial results", fidelity);
   } else {
     std::ostringstream summary;
-    recommend_and_write(ctx, writer, out, summary);
+    recommend_and_write(ctx, writer, out, summary, fidelity);
     out.summary = summary.str();
   }
   if (!warning.empty()) out.summary += "\n" + warning;

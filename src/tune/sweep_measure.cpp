@@ -14,11 +14,13 @@
 #include "qtune/recommend.hpp"
 #include "qtune/simd.hpp"
 #include "qtune/sweep_steps.hpp"
+#include "tune/fidelity.hpp"
 #include "tune/sweep_detail.hpp"
 
 namespace qtune {
 
 using sweep_detail::clock_type;
+using sweep_detail::measure_latency;
 using sweep_detail::seconds_since;
 
 namespace {
@@ -78,43 +80,6 @@ double probe_recall(const sweep_context& ctx, index& ix, std::size_t ef) {
   if (ctx.spec().steer_by == recall_measure::ids) return recall_ids(found, ctx.truth_tuning(), ctx.spec().k);
   exact_distances(ctx, found, ctx.tuning());
   return recall_distance(found, ctx.truth_tuning(), ctx.spec().k);
-}
-
-/// Latency and QPS over the spec's repetitions: one query at a time on this thread, then the
-/// tuning batch on all threads. `single` receives the neighbours of the last repetition.
-void measure_latency(const sweep_context& ctx, const index& ix, measured_point& p, knn_result& single) {
-  const sweep_spec& spec = ctx.spec();
-  const vectors& tuning = ctx.tuning();
-  const std::size_t k = spec.k, nq = tuning.rows();
-  // Warm-up: caches, page faults, branch predictors.
-  for (std::size_t i = 0; i < std::min(nq, spec.warmup_queries); ++i)
-    ix.search(tuning.row(i), k, single.ids.data(), single.distances.data());
-  std::vector<double> p50, p95, p99, qps1, qpsb;
-  std::vector<double> lat(nq);
-  for (std::size_t rep = 0; rep < spec.repetitions; ++rep) {
-    double total = 0;
-    for (std::size_t i = 0; i < nq; ++i) {
-      const auto t0 = clock_type::now();
-      ix.search(tuning.row(i), k, single.ids.data() + i * k, single.distances.data() + i * k);
-      lat[i] = std::chrono::duration<double, std::micro>(clock_type::now() - t0).count();
-      total += lat[i];
-    }
-    std::vector<double> sorted = lat;
-    std::sort(sorted.begin(), sorted.end());
-    p50.push_back(percentile(sorted, 0.50));
-    p95.push_back(percentile(sorted, 0.95));
-    p99.push_back(percentile(sorted, 0.99));
-    qps1.push_back(total > 0 ? static_cast<double>(nq) * 1e6 / total : 0);
-    const auto t0 = clock_type::now();
-    search_all(ctx, ix, tuning);
-    const double s = seconds_since(t0);
-    qpsb.push_back(s > 0 ? static_cast<double>(nq) / s : 0);
-  }
-  p.latency_p50_us = summarize(p50);
-  p.latency_p95_us = summarize(p95);
-  p.latency_p99_us = summarize(p99);
-  p.qps_single = summarize(qps1);
-  p.qps_batch = summarize(qpsb);
 }
 
 std::vector<std::size_t> extra_efs(const sweep_spec& spec, std::size_t ef0) {
@@ -201,17 +166,21 @@ std::vector<std::pair<std::size_t, bool>> unit_runner::todo(index& ix, std::size
     ef0 = a->config.ef_search;
     reached = reaches(*a);
   } else {
-    const ef_search_result r = find_min_ef(
-        [&](std::size_t ef) {
-          if (stopped()) throw stop_request{};  // unwinds the probe loop
-          progress(label() + (rr ? " rerank " + std::to_string(rr) : std::string()) + ": searching, efSearch " +
-                       std::to_string(ef),
-                   false, true);
-          return probe_recall(ctx_, ix, ef);
-        },
-        // with rerank r the graph search keeps max(ef, k * r) candidates, so a smaller ef
-        // is the same search: start there, and record the efSearch actually used
-        spec.target_recall, spec.k * std::max<std::size_t>(rr, 1), spec.grid.ef_search_max);
+    const auto recall_at = [&](std::size_t ef) {
+      if (stopped()) throw stop_request{};  // unwinds the probe loop
+      progress(label() + (rr ? " rerank " + std::to_string(rr) : std::string()) + ": searching, efSearch " +
+                   std::to_string(ef),
+               false, true);
+      return probe_recall(ctx_, ix, ef);
+    };
+    // with rerank r the graph search keeps max(ef, k * r) candidates, so a smaller ef
+    // is the same search: start there, and record the efSearch actually used
+    const std::size_t ef_min = spec.k * std::max<std::size_t>(rr, 1);
+    const auto start = o_.ef_start.find(rr);
+    const ef_search_result r =
+        start == o_.ef_start.end()
+            ? find_min_ef(recall_at, spec.target_recall, ef_min, spec.grid.ef_search_max)
+            : fidelity::find_min_ef_from(recall_at, spec.target_recall, start->second, ef_min, spec.grid.ef_search_max);
     ef0 = r.ef, reached = r.reached, probes = r.probes.size();
     out.push_back({ef0, true});
   }
@@ -328,6 +297,41 @@ measured_point measure_point(const sweep_context& ctx, index& ix, const index_co
 unit_result measure_unit(const sweep_context& ctx, const work_unit& unit, const measure_options& options) {
   unit_runner r(ctx, unit, options);
   return r.run();
+}
+
+void sweep_detail::measure_latency(const sweep_context& ctx, const index& ix, measured_point& p, knn_result& single) {
+  const sweep_spec& spec = ctx.spec();
+  const vectors& tuning = ctx.tuning();
+  const std::size_t k = spec.k, nq = tuning.rows();
+  // Warm-up: caches, page faults, branch predictors.
+  for (std::size_t i = 0; i < std::min(nq, spec.warmup_queries); ++i)
+    ix.search(tuning.row(i), k, single.ids.data(), single.distances.data());
+  std::vector<double> p50, p95, p99, qps1, qpsb;
+  std::vector<double> lat(nq);
+  for (std::size_t rep = 0; rep < spec.repetitions; ++rep) {
+    double total = 0;
+    for (std::size_t i = 0; i < nq; ++i) {
+      const auto t0 = clock_type::now();
+      ix.search(tuning.row(i), k, single.ids.data() + i * k, single.distances.data() + i * k);
+      lat[i] = std::chrono::duration<double, std::micro>(clock_type::now() - t0).count();
+      total += lat[i];
+    }
+    std::vector<double> sorted = lat;
+    std::sort(sorted.begin(), sorted.end());
+    p50.push_back(percentile(sorted, 0.50));
+    p95.push_back(percentile(sorted, 0.95));
+    p99.push_back(percentile(sorted, 0.99));
+    qps1.push_back(total > 0 ? static_cast<double>(nq) * 1e6 / total : 0);
+    const auto t0 = clock_type::now();
+    search_all(ctx, ix, tuning);
+    const double s = seconds_since(t0);
+    qpsb.push_back(s > 0 ? static_cast<double>(nq) / s : 0);
+  }
+  p.latency_p50_us = summarize(p50);
+  p.latency_p95_us = summarize(p95);
+  p.latency_p99_us = summarize(p99);
+  p.qps_single = summarize(qps1);
+  p.qps_batch = summarize(qpsb);
 }
 
 }  // namespace qtune

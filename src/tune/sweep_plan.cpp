@@ -74,7 +74,7 @@ std::string plan_line(const sweep_context& ctx, const work_unit& u, double& tota
   return o.str();
 }
 
-std::string plan_text(const sweep_context& ctx, const std::vector<work_unit>& units) {
+std::string plan_text(const sweep_context& ctx, const std::vector<work_unit>& units, double& total_s) {
   const sweep_spec& spec = ctx.spec();
   const bool autoef = spec.grid.ef_search_auto;
   std::ostringstream o;
@@ -88,7 +88,7 @@ std::string plan_text(const sweep_context& ctx, const std::vector<work_unit>& un
     << (spec.memory_budget ? ", memory budget " + human_bytes(static_cast<double>(spec.memory_budget)) : "") << "\n"
     << "  threads " << ctx.threads() << ", repetitions " << spec.repetitions << "\n"
     << "  builds (" << units.size() << "):\n";
-  double total_s = 0;
+  total_s = 0;
   std::size_t searches = 0;
   for (const auto& u : units) o << plan_line(ctx, u, total_s, searches);
   o << "  measured points: " << searches << (autoef ? " (auto: each setting's ef plus extras)" : "") << "\n"
@@ -148,7 +148,7 @@ sweep_plan plan_sweep(const sweep_context& ctx) {
   plan.data_hash = fnv1a_hex(ctx.base_hash() + "|" + ctx.queries_hash());
   plan.units = plan_units(ctx, builds, 0, 0);
   for (const auto& u : plan.units) plan.progress_total += unit_progress_ticks(spec, u);
-  plan.text = plan_text(ctx, plan.units);
+  plan.text = plan_text(ctx, plan.units, plan.estimated_seconds);
   return plan;
 }
 

@@ -315,10 +315,51 @@ struct parser {
     }
   }
 
+  /// `fidelity: auto | on | off` or a mapping {levels, min_rows, margin, keep_at_least}.
+  void parse_fidelity(const YAML::Node& n) {
+    auto& f = spec->fidelity;
+    remember("fidelity", n);
+    if (n.IsNull()) return;
+    if (n.IsScalar()) {
+      const std::string& s = n.Scalar();
+      if (s == "auto" || s == "on" || s == "true" || s == "yes") f.enabled = true;
+      else if (s == "off" || s == "false" || s == "no") f.enabled = false;
+      else fail_at(n, "fidelity must be auto, off, or a mapping {levels, min_rows, margin, keep_at_least}, got '",
+                   clip(s), "'");
+      return;
+    }
+    if (!n.IsMap()) fail_at(n, "fidelity must be auto, off, or a mapping, got ", shown(n));
+    check_keys(n, "fidelity", {"levels", "min_rows", "margin", "keep_at_least"});
+    f.enabled = true;
+    if (const YAML::Node l = n["levels"]; l && !(l.IsScalar() && l.Scalar() == "auto")) {
+      if (!l.IsSequence() || l.size() == 0)
+        fail_at(l, "fidelity.levels must be auto or a list of fractions of the base, e.g. [0.1, 0.3, 1.0], got ",
+                shown(l));
+      for (std::size_t i = 0; i < l.size(); ++i) {
+        const std::string key = "fidelity.levels[" + std::to_string(i) + "]";
+        const double v = get_double(l[i], key);
+        if (!(v > 0 && v <= 1)) fail_at(l[i], key, " must be a fraction in (0, 1], got ", l[i].Scalar());
+        if (!f.levels.empty() && v <= f.levels.back())
+          fail_at(l[i], "fidelity.levels must be strictly increasing, got ", v, " after ", f.levels.back());
+        f.levels.push_back(v);
+      }
+      if (f.levels.back() != 1.0)
+        fail_at(l, "fidelity.levels must end with 1.0 (the full base: the recommendation is measured there)");
+      remember("fidelity.levels", l);
+    }
+    if (n["min_rows"]) f.min_rows = get_uint(n["min_rows"], "fidelity.min_rows", 1);
+    if (n["margin"]) {
+      f.margin = get_double(n["margin"], "fidelity.margin");
+      if (f.margin < 0 || f.margin > 10) fail_at(n["margin"], "fidelity.margin must be in [0, 10], got ", f.margin);
+    }
+    if (n["keep_at_least"]) f.keep_at_least = get_uint(n["keep_at_least"], "fidelity.keep_at_least", 1);
+  }
+
   void parse_root(const YAML::Node& root) {
     if (!root.IsDefined() || root.IsNull()) fail(file.string(), ":1:1: the spec is empty");
     check_keys(root, "the spec", {"name", "dataset", "k", "target_recall", "recall", "split", "grid", "objective",
-                                  "threads", "repetitions", "warmup_queries", "seed", "output", "cache_dir"});
+                                  "threads", "repetitions", "warmup_queries", "seed", "output", "cache_dir",
+                                  "fidelity"});
     spec->name = file.stem().string();
     if (root["name"]) {
       spec->name = get_string(root["name"], "name");
@@ -370,6 +411,7 @@ struct parser {
     if (root["seed"]) spec->seed = get_uint(root["seed"], "seed", 0);
     if (root["output"]) spec->output = get_path(root["output"], "output");
     if (root["cache_dir"]) spec->cache_dir = get_path(root["cache_dir"], "cache_dir");
+    if (root["fidelity"]) parse_fidelity(root["fidelity"]);
   }
 };
 
@@ -430,6 +472,11 @@ std::string canonical_text(const sweep_spec& s) {
     << "repetitions=" << s.repetitions << "\n"
     << "warmup_queries=" << s.warmup_queries << "\n"
     << "seed=" << s.seed << "\n";
+  if (s.fidelity.enabled)  // only then, so that the hash of a plain spec is what it always was
+    o << "fidelity.levels=" << list(s.fidelity.levels) << "\n"
+      << "fidelity.min_rows=" << s.fidelity.min_rows << "\n"
+      << "fidelity.margin=" << s.fidelity.margin << "\n"
+      << "fidelity.keep_at_least=" << s.fidelity.keep_at_least << "\n";
   return o.str();
 }
 
@@ -477,6 +524,11 @@ warmup_queries: 100
 seed: 42
 # output: ../results/my-sweep    # default: results/<name> under the current directory
 # cache_dir: ../results/.cache   # ground-truth cache (default $QTUNE_CACHE_DIR or ~/.cache/qtune/ground_truth)
+# fidelity:                      # multi-fidelity: tune on nested samples, confirm the survivors at full size
+#   levels: [0.1, 0.3, 1.0]      # fractions of the base (auto: 3%, 10%, 30%, 100%, skipping < min_rows rows)
+#   min_rows: 2000
+#   margin: 0.10                 # widen each build's cost interval by 10% before dropping it as dominated
+#   keep_at_least: 1
 )";
 }
 

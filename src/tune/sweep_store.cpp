@@ -32,10 +32,16 @@ results_log::~results_log() {
   if (file_) std::fclose(file_);
 }
 
-void results_log::append(const measured_point& p) {
-  const std::string line = to_json_line(p) + "\n";
+void results_log::write_line(const std::string& json) {
+  const std::string line = json + "\n";
   QTUNE_CHECK(std::fwrite(line.data(), 1, line.size(), file_) == line.size() && std::fflush(file_) == 0,
               path_.string(), ": write failed");
+}
+
+void results_log::append_record(const std::string& json_object) { write_line(json_object); }
+
+void results_log::append(const measured_point& p) {
+  write_line(to_json_line(p));
   const std::string key = p.key();
   auto it = std::lower_bound(index_.begin(), index_.end(), std::make_pair(key, std::size_t{0}));
   if (it != index_.end() && it->first == key) {

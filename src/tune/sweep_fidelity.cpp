@@ -1,0 +1,488 @@
+// The multi-fidelity sweep driver (see sweep_fidelity.hpp).
+#include "tune/sweep_fidelity.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iomanip>
+#include <limits>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "qtune/codec.hpp"
+#include "qtune/error.hpp"
+#include "qtune/param_file.hpp"
+#include "qtune/progress.hpp"
+#include "qtune/recommend.hpp"
+#include "qtune/sweep_steps.hpp"
+#include "tune/fidelity.hpp"
+#include "tune/sweep_detail.hpp"
+
+namespace qtune::sweep_detail {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::string fmt(double v, int prec) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(prec) << v;
+  return o.str();
+}
+
+/// One arm: a build of the plan with one rerank factor; what the levels found for it.
+struct arm {
+  std::size_t unit = 0;                       ///< index into the plan's units
+  std::size_t rerank = 0;
+  std::string name;                           ///< "hnsw|sq8|M16|efc100|rr0"
+  bool alive = true;
+  std::vector<fidelity::level_curve> curves;  ///< one per sample level it was measured on
+  std::vector<double> search_seconds;         ///< auto-ef + latency time, per level
+  double cost = std::numeric_limits<double>::infinity();  ///< objective at the last level
+  measured_point last;                        ///< what the last level measured (for --no-confirm)
+  fidelity::ef_prediction pred;               ///< efSearch at full size, from the levels
+};
+
+/// The fraction of each level, ending with 1.0.
+std::vector<double> level_fractions(const sweep_spec& spec, std::size_t n) {
+  std::vector<double> f = spec.fidelity.levels.empty() ? fidelity::default_fractions(n, spec.fidelity.min_rows)
+                                                        : spec.fidelity.levels;
+  if (f.empty() || f.back() < 1.0) f.push_back(1.0);
+  return f;
+}
+
+/// The objective's cost and interval (over repetitions) of a measured level point, as
+/// successive_halving compares them: smaller is better.
+void cost_of(const sweep_spec& spec, const measured_point& p, fidelity::level_result& r) {
+  const stat3* s = &p.latency_p50_us;
+  switch (spec.objective) {
+    case objective_kind::latency_p50: break;
+    case objective_kind::latency_p99: s = &p.latency_p99_us; break;
+    case objective_kind::qps:
+      r.cost = -p.qps_single.median, r.cost_lo = -p.qps_single.max, r.cost_hi = -p.qps_single.min;
+      return;
+    case objective_kind::memory:
+      r.cost = r.cost_lo = r.cost_hi =
+          static_cast<double>(spec.memory_counts_rerank ? p.total_bytes() : p.resident_bytes);
+      return;
+  }
+  r.cost = s->median, r.cost_lo = s->min, r.cost_hi = s->max;
+}
+
+class driver {
+ public:
+  driver(const sweep_context& ctx, const sweep_plan& plan, const sweep_options& options, double setup_seconds)
+      : ctx_(ctx), spec_(ctx.spec()), plan_(plan), opt_(options), setup_seconds_(setup_seconds),
+        n_(ctx.base().rows()), fractions_(level_fractions(spec_, n_)), dir_(output_dir_of(spec_)) {
+    for (std::size_t u = 0; u < plan.units.size(); ++u)
+      for (std::size_t rr : plan.units[u].reranks) {
+        arm a;
+        a.unit = u, a.rerank = rr;
+        a.name = plan.units[u].build.build_key() + "|rr" + std::to_string(rr);
+        arms_.push_back(std::move(a));
+      }
+  }
+
+  /// The plan with the multi-fidelity estimate beside the exhaustive one.
+  std::string plan_text() const {
+    const double exhaustive = plan_.estimated_seconds;
+    double share = 1, mf = 0;
+    for (double f : fractions_) {
+      mf += exhaustive * f * share;
+      share = std::max(1.0 / static_cast<double>(std::max<std::size_t>(arms_.size(), 1)), share / 3);
+    }
+    std::ostringstream o;
+    o << plan_.text << "  multi-fidelity: levels";
+    for (std::size_t l = 0; l < fractions_.size(); ++l)
+      o << " " << fmt(100 * fractions_[l], 0) << "% (" << level_rows(l) << " rows)";
+    o << ", " << arms_.size() << " arms (build x rerank)\n"
+      << "  estimated time, exhaustive (every build at full size): ~" << fmt(exhaustive, 0) << " s\n"
+      << "  estimated time, multi-fidelity (if a third of the arms survive each level): ~" << fmt(mf, 0) << " s\n";
+    return o.str();
+  }
+
+  sweep_outcome run() {
+    std::vector<measured_point> initial;
+    if (opt_.resume)
+      for (auto& p : read_results_jsonl(dir_ / "results.jsonl"))
+        if (p.spec_hash == ctx_.spec_hash() && p.n_base == n_) initial.push_back(std::move(p));
+    std::filesystem::create_directories(dir_ / "neighbors");
+    log_.emplace(dir_ / "results.jsonl", std::move(initial));  // level records are redone by this run
+    write_validation_rows(ctx_, dir_);
+    ids_ = fidelity::nested_sample_ids(n_, fractions_, spec_.seed);
+    for (std::size_t l = 0; l + 1 < fractions_.size() && !interrupted_; ++l) run_level(l);
+    for (arm& a : arms_)
+      if (a.alive && !a.curves.empty())
+        a.pred = fidelity::predict_ef(a.curves, n_, spec_.target_recall, static_cast<double>(ef_min(a.rerank)));
+    if (opt_.no_confirm && !interrupted_) return extrapolated_answer();
+    if (!interrupted_) confirm_at_full_size();
+    if (opt_.stop && opt_.stop->load()) interrupted_ = true;
+    return finish();
+  }
+
+ private:
+  std::size_t level_rows(std::size_t l) const {
+    return std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(fractions_[l] * static_cast<double>(n_))));
+  }
+  std::size_t ef_min(std::size_t rerank) const { return spec_.k * std::max<std::size_t>(rerank, 1); }
+  bool stopped() const { return opt_.stop && opt_.stop->load(); }
+  void progress(const std::string& msg, bool is_result = false) const {
+    if (opt_.on_progress) opt_.on_progress({0, 0, msg, is_result});
+    else if (progress_enabled()) report_progress(progress_event{"sweep", 0, 0, msg, is_result, false});
+  }
+  /// A {"record": kind, ...} line in results.jsonl, beside the points.
+  void record(const std::string& kind, const json& fields) {
+    json j{{"record", kind}};
+    for (const auto& [k, v] : fields.items()) j[k] = v;
+    log_->append_record(j.dump());
+  }
+
+  /// Throws a clear error when the build cannot fit in this machine's memory.
+  void check_memory(const work_unit& u, std::size_t rows) const {
+    if (!u.build.is_hnsw()) return;
+    const std::size_t bytes = fidelity::estimate_build_bytes(
+        rows, ctx_.dim(), codec_code_size(u.build.codec, ctx_.dim()), u.build.m, !(parse_codec_spec(u.build.codec) == parse_codec_spec("fp32")),
+        u.build.graph_source == "float", u.build.rerank > 0);
+    fidelity::check_build_memory(u.describe() + " @ " + std::to_string(rows) + " rows", bytes,
+                                 fidelity::physical_memory_bytes(), 1);
+  }
+
+  void run_level(std::size_t l);
+  fidelity::level_result measure_arm(arm& a, index& ix, const vectors& base_l, const knn_result& truth_l,
+                                     double build_s);
+  void decide(std::size_t l, const std::vector<fidelity::level_result>& results, const std::vector<std::size_t>& who);
+  sweep_outcome extrapolated_answer();
+  void confirm_at_full_size();
+  void record_scaling(const arm& a, const measured_point* full);
+  double exhaustive_estimate() const;
+  sweep_outcome finish();
+
+  const sweep_context& ctx_;
+  const sweep_spec& spec_;
+  const sweep_plan& plan_;
+  const sweep_options& opt_;
+  const double setup_seconds_;
+  const std::size_t n_;
+  const std::vector<double> fractions_;
+  const std::filesystem::path dir_;
+  const clock_type::time_point start_ = clock_type::now();
+  std::vector<arm> arms_;
+  std::vector<std::vector<std::size_t>> ids_;
+  std::optional<results_log> log_;
+  bool interrupted_ = false;
+  std::map<std::size_t, std::vector<double>> level_build_s_;  // unit -> build seconds per level
+  std::map<std::size_t, double> full_build_s_, full_search_s_;  // unit -> at full size
+  std::vector<ef_scaling> scaling_;
+};
+
+void driver::run_level(std::size_t l) {
+  const std::vector<std::size_t>& rows = ids_[l];
+  const std::size_t nl = rows.size();
+  progress("level " + std::to_string(l + 1) + "/" + std::to_string(fractions_.size()) + ": " + std::to_string(nl) +
+           " of " + std::to_string(n_) + " base rows, ground truth ...");
+  const vectors base_l = ctx_.base().select(rows);
+  const std::filesystem::path cache = spec_.cache_dir.empty() ? default_ground_truth_cache_dir() : spec_.cache_dir;
+  const knn_result truth_l = cached_exact_knn(base_l.view(), ctx_.tuning().view(), spec_.dataset.distance, spec_.k, cache);
+  std::vector<fidelity::level_result> results;
+  std::vector<std::size_t> who;
+  for (std::size_t u = 0; u < plan_.units.size(); ++u) {
+    std::vector<std::size_t> mine;
+    for (std::size_t a = 0; a < arms_.size(); ++a)
+      if (arms_[a].unit == u && arms_[a].alive) mine.push_back(a);
+    if (mine.empty()) continue;
+    if (stopped()) return void(interrupted_ = true);
+    const work_unit& wu = plan_.units[u];
+    check_memory(wu, nl);
+    index_config cfg = wu.build;  // rerank = the largest factor: the build keeps its full rows
+    std::unique_ptr<index> ix = make_index(cfg, ctx_.dim());
+    const auto t0 = clock_type::now();
+    ix->build(base_l.view());
+    const double build_s = seconds_since(t0);
+    level_build_s_[u].push_back(build_s);
+    for (std::size_t a : mine) {
+      results.push_back(measure_arm(arms_[a], *ix, base_l, truth_l, build_s));
+      who.push_back(a);
+      const arm& A = arms_[a];
+      progress("level " + std::to_string(l + 1) + " " + wu.describe() + " @ " + std::to_string(nl) + " rows" +
+                   (A.rerank ? " rerank " + std::to_string(A.rerank) : std::string()) + ": efSearch " +
+                   std::to_string(A.last.config.ef_search) + ", recall " + fmt(A.last.tuning_recall_ids.value, 4) +
+                   (results.back().reached ? ", cost " + fmt(results.back().cost, 1) + " [" +
+                                                 fmt(results.back().cost_lo, 1) + ", " + fmt(results.back().cost_hi, 1) + "]"
+                                           : std::string(" (target not reached)")),
+               true);
+    }
+  }
+  decide(l, results, who);
+}
+
+fidelity::level_result driver::measure_arm(arm& a, index& ix, const vectors& base_l, const knn_result& truth_l,
+                                           double build_s) {
+  const auto t0 = clock_type::now();
+  const std::size_t k = spec_.k, nl = base_l.rows(), dim = ctx_.dim();
+  ix.set_rerank(a.rerank);
+  fidelity::level_curve curve;
+  curve.n = nl;
+  std::map<std::size_t, std::vector<double>> per_ef;
+  const auto recall_at = [&](std::size_t ef) {
+    knn_result found;
+    found.nq = ctx_.tuning().rows(), found.k = k;
+    found.ids.assign(found.nq * k, -1);
+    found.distances.assign(found.nq * k, 0.f);
+    ix.search_batch(ctx_.tuning().view(), k, found.ids.data(), found.distances.data(), ctx_.threads(), ef);
+    std::vector<double> pq;
+    if (spec_.steer_by == recall_measure::ids) {
+      const double r = recall_ids(found, truth_l, k, &pq);
+      per_ef[ef] = std::move(pq);
+      return r;
+    }
+    for (std::size_t q = 0; q < found.nq; ++q)
+      for (std::size_t j = 0; j < k; ++j) {
+        const std::int32_t id = found.ids[q * k + j];
+        found.distances[q * k + j] =
+            id < 0 ? std::numeric_limits<float>::infinity()
+                   : exact_distance(base_l.row(static_cast<std::size_t>(id)), ctx_.tuning().row(q), dim,
+                                    spec_.dataset.distance);
+      }
+    const double r = recall_distance(found, truth_l, k, 1e-3f, &pq);
+    per_ef[ef] = std::move(pq);
+    return r;
+  };
+  std::size_t start = ef_min(a.rerank);
+  if (!a.curves.empty()) {  // start from what the smaller levels predict for this size
+    const auto p = fidelity::predict_ef(a.curves, nl, spec_.target_recall, static_cast<double>(start), 0);
+    if (p.ok) start = std::max(start, static_cast<std::size_t>(std::llround(p.ef)));
+  }
+  const ef_search_result r = fidelity::find_min_ef_from(recall_at, spec_.target_recall, start, ef_min(a.rerank),
+                                                        spec_.grid.ef_search_max);
+  // Found at the smallest ef searched: one probe above says how fast the miss rate falls,
+  // so the need can be placed below the floor (fidelity::needed_ef) and its growth fitted.
+  if (r.reached && r.ef == ef_min(a.rerank) && per_ef.size() < 2)
+    recall_at(std::min(spec_.grid.ef_search_max, 2 * ef_min(a.rerank)));
+  for (auto& [ef, pq] : per_ef) curve.efs.push_back(ef), curve.per_query.push_back(std::move(pq));
+  a.curves.push_back(std::move(curve));
+
+  fidelity::level_result lr;
+  lr.build = a.name;
+  lr.reached = r.reached;
+  measured_point& p = a.last;
+  p = measured_point{};
+  p.config = ix.config();
+  p.config.rerank = a.rerank;
+  p.config.ef_search = r.ef;
+  p.n_base = nl;
+  p.build_seconds = build_s;
+  p.tuning_recall_ids.value = r.recall;
+  if (r.reached) {  // the objective at the efSearch found, as a full-size point measures it
+    ix.set_ef_search(r.ef);
+    knn_result single;
+    single.nq = ctx_.tuning().rows(), single.k = k;
+    single.ids.assign(single.nq * k, -1);
+    single.distances.assign(single.nq * k, 0.f);
+    measure_latency(ctx_, ix, p, single);
+    const index_memory mem = ix.memory();
+    p.resident_bytes = mem.resident_bytes;
+    p.rerank_bytes = a.rerank ? mem.rerank_bytes : 0;
+    cost_of(spec_, p, lr);
+    a.cost = lr.cost;
+    // the budget binds at full size: scale the memory of nl rows up to n
+    const double bytes = static_cast<double>(spec_.memory_counts_rerank ? p.total_bytes() : p.resident_bytes) *
+                         static_cast<double>(n_) / static_cast<double>(nl);
+    lr.fits_budget = spec_.memory_budget == 0 || bytes <= static_cast<double>(spec_.memory_budget);
+  }
+  a.search_seconds.push_back(seconds_since(t0));
+  return lr;
+}
+
+void driver::decide(std::size_t l, const std::vector<fidelity::level_result>& results,
+                    const std::vector<std::size_t>& who) {
+  if (interrupted_) return;
+  fidelity::halving_policy pol;
+  pol.relative_margin = spec_.fidelity.margin;
+  pol.keep_at_least = spec_.fidelity.keep_at_least;
+  const std::vector<fidelity::halving_decision> d = fidelity::successive_halving(results, pol);
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    arm& a = arms_[who[i]];
+    a.alive = d[i].keep;
+    kept += a.alive ? 1 : 0;
+    record("fidelity_level", json{{"level", l},
+                                  {"fraction", fractions_[l]},
+                                  {"n_base", ids_[l].size()},
+                                  {"arm", a.name},
+                                  {"ef_search_needed", a.last.config.ef_search},
+                                  {"reached", results[i].reached},
+                                  {"tuning_recall", a.last.tuning_recall_ids.value},
+                                  {"objective", to_string(spec_.objective)},
+                                  {"cost", results[i].cost},
+                                  {"cost_interval", {results[i].cost_lo, results[i].cost_hi}},
+                                  {"build_seconds", a.last.build_seconds},
+                                  {"search_seconds", a.search_seconds.back()},
+                                  {"decision", d[i].keep ? "keep" : "drop"},
+                                  {"reason", d[i].reason}});
+    if (!a.alive) progress("  " + a.name + ": " + d[i].reason);
+  }
+  progress("level " + std::to_string(l + 1) + ": kept " + std::to_string(kept) + " of " + std::to_string(d.size()) +
+           " arms");
+}
+
+/// --no-confirm: the best surviving arm of the last sample level with the upper end of its
+/// predicted efSearch, written loudly as NOT measured at full size.
+sweep_outcome driver::extrapolated_answer() {
+  const arm* best = nullptr;
+  for (const arm& a : arms_)
+    if (a.alive && a.pred.ok && (!best || a.cost < best->cost)) best = &a;
+  for (const arm& a : arms_)
+    if (a.alive && a.pred.ok) record_scaling(a, nullptr);
+  sweep_outcome o = finalize_sweep(ctx_, log_->points(), true, dir_);  // files, no recommendation
+  o.seconds = seconds_since(start_);
+  if (!best) {
+    o.status = sweep_status::target_missed;
+    o.summary = "no arm reached the target on the samples: nothing to extrapolate";
+    return o;
+  }
+  measured_point p = best->last;
+  p.config.ef_search = static_cast<std::size_t>(std::ceil(best->pred.hi));
+  recommended_params rp = make_recommended_params(ctx_, p);
+  rp.at_full_size = false;
+  rp.search_cost = search_cost_info{o.seconds, exhaustive_estimate(), plan_.units.size(), 0};
+  write_param_file(dir_ / "recommended.yaml", rp);
+  o.status = sweep_status::recommended;
+  o.recommended = p;
+  o.summary = "!!! --no-confirm: EXTRAPOLATED, NOT MEASURED AT FULL SIZE (measured.at_full_size: false): " +
+              p.describe() + " -- efSearch " + fmt(best->pred.ef, 1) + " predicted for " + std::to_string(n_) +
+              " vectors, interval [" + fmt(best->pred.lo, 0) + ", " + fmt(best->pred.hi, 0) + "], from " +
+              std::to_string(best->curves.size()) + " sample levels; the upper end is written. Run without " +
+              "--no-confirm to measure it.\nwrote " + (dir_ / "recommended.yaml").string();
+  return o;
+}
+
+/// Every surviving arm, measured at full size as a plain sweep measures it, auto-ef started
+/// from its prediction.
+void driver::confirm_at_full_size() {
+  std::map<std::size_t, std::vector<std::size_t>> survivors;  // unit -> rerank factors
+  for (const arm& a : arms_)
+    if (a.alive) survivors[a.unit].push_back(a.rerank);
+  std::size_t i = 0;
+  for (const auto& [u, reranks] : survivors) {
+    work_unit wu = plan_.units[u];
+    wu.reranks = reranks;
+    wu.build.rerank = *std::max_element(reranks.begin(), reranks.end());
+    check_memory(wu, n_);
+    measure_options mo;
+    mo.on_point = [&](const measured_point& p) { log_->append(p); };
+    mo.on_progress = [&](std::size_t, const std::string& m, bool result, bool) { progress(m, result); };
+    mo.stop = opt_.stop;
+    mo.neighbors_dir = dir_ / "neighbors";
+    mo.label = "full size " + std::to_string(++i) + "/" + std::to_string(survivors.size());
+    for (const arm& a : arms_)
+      if (a.alive && a.unit == u && a.pred.ok)
+        mo.ef_start[a.rerank] = std::max(ef_min(a.rerank), static_cast<std::size_t>(std::llround(a.pred.ef)));
+    const std::vector<measured_point> known = log_->points();
+    mo.known = &known;
+    const auto t0 = clock_type::now();
+    const unit_result r = measure_unit(ctx_, wu, mo);
+    if (r.interrupted) return void(interrupted_ = true);
+    full_build_s_[u] = r.build_seconds;
+    full_search_s_[u] = std::max(0.0, seconds_since(t0) - r.build_seconds);
+    for (const arm& a : arms_) {
+      if (!a.alive || a.unit != u) continue;
+      const measured_point* full = nullptr;
+      for (const measured_point& p : log_->points())
+        if (p.auto_found && p.build_key() == wu.build.build_key() && p.config.rerank == a.rerank) full = &p;
+      if (a.pred.ok) record_scaling(a, full);
+    }
+  }
+}
+
+void driver::record_scaling(const arm& a, const measured_point* full) {
+  ef_scaling s;
+  s.arm = a.name;
+  for (const auto& c : a.curves) s.needed.emplace_back(c.n, fidelity::needed_ef(c, spec_.target_recall));
+  s.n_full = n_;
+  s.predicted = a.pred.ef, s.lo = a.pred.lo, s.hi = a.pred.hi, s.exponent = a.pred.exponent;
+  if (full) s.measured = full->config.ef_search;
+  log_->append_record(to_json_line(s));
+  scaling_.push_back(std::move(s));
+}
+
+/// What the whole grid would have cost at full size: the setup (data, ground truth), every
+/// build (measured, or its last sample's build time scaled by n log n) and its search-time work
+/// (measured, or its first level's search time times the median full/first-level ratio of the
+/// builds that were measured at full size; n/n_level when none was).
+double driver::exhaustive_estimate() const {
+  std::vector<double> ratios;
+  for (const auto& [u, full_s] : full_search_s_) {
+    double first = 0;
+    for (const arm& a : arms_)
+      if (a.unit == u && !a.search_seconds.empty()) first += a.search_seconds.front();
+    if (first > 0) ratios.push_back(full_s / first);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  const double n = static_cast<double>(n_), n0 = static_cast<double>(ids_.empty() ? n_ : ids_.front().size());
+  const double ratio = ratios.empty() ? n / n0 : ratios[ratios.size() / 2];
+  double total = setup_seconds_;
+  for (std::size_t u = 0; u < plan_.units.size(); ++u) {
+    if (full_build_s_.count(u)) {
+      total += full_build_s_.at(u) + full_search_s_.at(u);
+      continue;
+    }
+    const auto it = level_build_s_.find(u);
+    if (it == level_build_s_.end() || it->second.empty()) continue;
+    const double nl = static_cast<double>(ids_[it->second.size() - 1].size());
+    total += it->second.back() * (n / nl) * std::log(n) / std::log(std::max(nl, 2.0));
+    for (const arm& a : arms_)
+      if (a.unit == u && !a.search_seconds.empty()) total += a.search_seconds.front() * ratio;
+  }
+  return total;
+}
+
+sweep_outcome driver::finish() {
+  std::size_t inside = 0, confirmed = 0;
+  for (const ef_scaling& s : scaling_)
+    if (s.measured) ++confirmed, inside += s.inside() ? 1 : 0;
+  fidelity_summary fs;
+  fs.scaling = scaling_;
+  fs.cost = search_cost_info{seconds_since(start_) + setup_seconds_, exhaustive_estimate(), plan_.units.size(),
+                             full_build_s_.size()};
+  sweep_outcome out = finalize_sweep(ctx_, log_->points(), interrupted_, dir_, opt_.write_report, &fs);
+  out.seconds = seconds_since(start_) + setup_seconds_;
+  std::ostringstream s;
+  s << out.summary << "\nmulti-fidelity: " << arms_.size() << " arms over " << fractions_.size() << " levels; "
+    << full_build_s_.size() << " of " << plan_.units.size() << " builds measured at full size; " << fmt(fs.cost.seconds, 0)
+    << " s vs ~" << fmt(fs.cost.exhaustive_seconds_estimate, 0) << " s estimated for the exhaustive grid ("
+    << fmt(100 * fs.cost.seconds / std::max(fs.cost.exhaustive_seconds_estimate, 1e-9), 0) << "%)";
+  if (confirmed)
+    s << "; full-size efSearch inside the predicted interval for " << inside << " of " << confirmed << " arms";
+  out.summary = s.str();
+  return out;
+}
+
+}  // namespace
+
+sweep_outcome run_multi_fidelity(const sweep_spec& spec, const sweep_options& options) {
+  const auto t0 = clock_type::now();
+  sweep_context_options co;
+  co.with_truth = !options.dry_run;
+  co.on_message = [&](const std::string& m) {
+    if (options.on_progress) options.on_progress({0, 0, m, false});
+    else if (progress_enabled()) report_progress(progress_event{"sweep", 0, 0, m, false, false});
+  };
+  const sweep_context ctx(spec, co);
+  const sweep_plan plan = plan_sweep(ctx);
+  driver d(ctx, plan, options, seconds_since(t0));
+  if (options.dry_run) {
+    sweep_outcome out;
+    out.output_dir = output_dir_of(ctx.spec());
+    out.plan_text = d.plan_text();
+    out.seconds = seconds_since(t0);
+    return out;
+  }
+  sweep_outcome out = d.run();
+  out.plan_text = d.plan_text();
+  return out;
+}
+
+}  // namespace qtune::sweep_detail
