@@ -26,6 +26,7 @@ sweep_report_input load_sweep_dir(const fs::path& dir, std::optional<double> tar
   sweep_report_input in;
   in.points = read_results_jsonl(jsonl);
   QTUNE_CHECK(!in.points.empty(), jsonl.string(), ": holds no measured point");
+  in.scaling = read_ef_scaling(jsonl);
   in.name = fs::absolute(dir).lexically_normal().filename().string();
   if (in.name.empty()) in.name = fs::absolute(dir).lexically_normal().parent_path().filename().string();
   const fs::path rec = dir / "recommended.yaml";
@@ -122,6 +123,67 @@ json recall_chart(const std::string& title, const std::string& recall_title, con
           {"data", {{"values", values}}},
           {"layer", layers},
           {"resolve", {{"scale", {{"shape", "independent"}}}}}};
+}
+
+/// Multi-fidelity: one small chart per arm (faceted) of the efSearch needed vs base rows, log-log:
+/// the sample levels (line), the prediction at full size with its interval (rule), and what
+/// auto-ef measured there (diamond).
+json ef_scaling_chart(const std::vector<ef_scaling>& scaling) {
+  json values = json::array();
+  for (const auto& s : scaling) {
+    for (const auto& [n, ef] : s.needed)
+      values.push_back({{"arm", s.arm}, {"n", n}, {"ef", ef}, {"what", "needed on a sample"}});
+    values.push_back({{"arm", s.arm}, {"n", s.n_full}, {"ef", s.predicted}, {"lo", s.lo}, {"hi", s.hi},
+                      {"what", "predicted (interval)"}});
+    if (s.measured)
+      values.push_back({{"arm", s.arm}, {"n", s.n_full}, {"ef", static_cast<double>(*s.measured)},
+                        {"what", "measured at full size"}});
+  }
+  const json x = {{"field", "n"}, {"type", "quantitative"}, {"title", "base rows (log)"}, {"scale", {{"type", "log"}}}};
+  const json y = {{"field", "ef"}, {"type", "quantitative"}, {"title", "efSearch needed (log)"},
+                  {"scale", {{"type", "log"}}}};
+  const json color = {{"field", "what"}, {"type", "nominal"}, {"title", ""}};
+  const json tip = json::array({{{"field", "arm"}}, {{"field", "what"}}, {{"field", "n"}, {"format", ","}},
+                                {{"field", "ef"}, {"format", ".1f"}}, {{"field", "lo"}}, {{"field", "hi"}}});
+  json layers = json::array();
+  layers.push_back({{"transform", json::array({{{"filter", "datum.what == 'needed on a sample'"}}})},
+                    {"mark", {{"type", "line"}, {"point", true}}},
+                    {"encoding", {{"x", x}, {"y", y}, {"color", color}, {"tooltip", tip}}}});
+  layers.push_back({{"transform", json::array({{{"filter", "datum.what == 'predicted (interval)'"}}})},
+                    {"mark", {{"type", "rule"}, {"strokeWidth", 3}}},
+                    {"encoding", {{"x", x}, {"y", {{"field", "lo"}, {"type", "quantitative"}}}, {"y2", {{"field", "hi"}}},
+                                  {"color", color}, {"tooltip", tip}}}});
+  layers.push_back({{"transform", json::array({{{"filter", "datum.what == 'predicted (interval)'"}}})},
+                    {"mark", {{"type", "tick"}, {"thickness", 2}}},
+                    {"encoding", {{"x", x}, {"y", y}, {"color", color}, {"tooltip", tip}}}});
+  layers.push_back({{"transform", json::array({{{"filter", "datum.what == 'measured at full size'"}}})},
+                    {"mark", {{"type", "point"}, {"shape", "diamond"}, {"size", 120}, {"filled", true}}},
+                    {"encoding", {{"x", x}, {"y", y}, {"color", color}, {"tooltip", tip}}}});
+  return {{"$schema", "https://vega.github.io/schema/vega-lite/v6.json"},
+          {"title", "efSearch needed vs base size (multi-fidelity)"},
+          {"data", {{"values", values}}},
+          {"facet", {{"field", "arm"}, {"type", "nominal"}, {"title", ""}}},
+          {"columns", 3},
+          {"spec", {{"width", 180}, {"height", 120}, {"layer", layers}}},
+          {"resolve", {{"scale", {{"y", "independent"}}}}}};
+}
+
+table ef_scaling_table(const std::vector<ef_scaling>& scaling) {
+  table t;
+  t.id = "ef-scaling";
+  t.header = {"arm", "efSearch needed on the samples (rows: ef)", "predicted at full size", "interval",
+              "measured at full size", "inside"};
+  for (const auto& s : scaling) {
+    std::string levels;
+    for (const auto& [n, ef] : s.needed) levels += (levels.empty() ? "" : ", ") + std::to_string(n) + ": " + fmt(ef, 1);
+    t.rows.push_back({table_cell{s.arm, {}, {}}, table_cell{levels, {}, {}},
+                      table_cell{fmt(s.predicted, 1), s.predicted, "efSearch = a * n^" + fmt(s.exponent, 3)},
+                      table_cell{"[" + fmt(s.lo, 0) + ", " + fmt(s.hi, 0) + "]", s.lo, {}},
+                      s.measured ? table_cell{std::to_string(*s.measured), static_cast<double>(*s.measured), {}}
+                                 : table_cell{"not measured", {}, {}},
+                      table_cell{s.measured ? (s.inside() ? "yes" : "no") : "", {}, {}}});
+  }
+  return t;
 }
 
 }  // namespace
@@ -267,6 +329,17 @@ page sweep_report_page(const sweep_report_input& in) {
   }
   pg.tables.push_back(std::move(t));
   pg.table_titles.push_back("All measured points");
+  if (!in.scaling.empty()) {
+    std::size_t measured = 0, inside = 0;
+    for (const auto& s : in.scaling) measured += s.measured ? 1 : 0, inside += s.inside() ? 1 : 0;
+    pg.charts.push_back({"chart-ef-scaling", ef_scaling_chart(in.scaling),
+                         "Multi-fidelity: the efSearch each surviving arm needed on the nested samples, the "
+                         "log-log fit's prediction for the full base with its bootstrap interval, and what auto-ef "
+                         "measured there: inside the interval for " + std::to_string(inside) + " of " +
+                             std::to_string(measured) + " arms measured at full size."});
+    pg.tables.push_back(ef_scaling_table(in.scaling));
+    pg.table_titles.push_back("efSearch needed vs base size (multi-fidelity)");
+  }
   return pg;
 }
 

@@ -194,41 +194,92 @@ std::pair<double, double> fit_log_log(const std::vector<double>& n, const std::v
   return {my - b * mx, b};
 }
 
+ef_extrapolation extrapolate_ef(const std::vector<double>& n, const std::vector<double>& ef, double n_target,
+                                double default_exponent, double max_exponent) {
+  const auto [la, b] = fit_log_log(n, ef, default_exponent, max_exponent);
+  const double xt = std::log(n_target);
+  ef_extrapolation out{std::exp(la + b * xt), b, std::exp(la + b * xt), std::exp(la + b * xt)};
+  if (n.size() < 2) return out;
+  // the straight line through the last two levels (n ascending)
+  const std::size_t m = n.size();
+  const auto [la2, b2] = fit_log_log({n[m - 2], n[m - 1]}, {ef[m - 2], ef[m - 1]}, default_exponent, max_exponent);
+  out.local_ef = std::exp(la2 + b2 * xt);
+  if (m < 3) return out;
+  // Three or more levels: least squares y = c0 + c1 x + c2 x^2 (x, y centred for conditioning).
+  double mx = 0, my = 0;
+  for (std::size_t i = 0; i < m; ++i) mx += std::log(n[i]), my += std::log(ef[i]);
+  mx /= static_cast<double>(m), my /= static_cast<double>(m);
+  double s[5] = {0, 0, 0, 0, 0}, t[3] = {0, 0, 0};  // sums of x^k and y x^k
+  for (std::size_t i = 0; i < m; ++i) {
+    const double x = std::log(n[i]) - mx, y = std::log(ef[i]) - my;
+    double xk = 1;
+    for (int k = 0; k < 5; ++k) s[k] += xk, xk *= x;
+    t[0] += y, t[1] += y * x, t[2] += y * x * x;
+  }
+  // normal equations [s0 s1 s2; s1 s2 s3; s2 s3 s4] c = t, by Cramer's rule
+  const auto det3 = [](double a, double b, double c, double d, double e, double f, double g, double h, double i) {
+    return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
+  };
+  const double d = det3(s[0], s[1], s[2], s[1], s[2], s[3], s[2], s[3], s[4]);
+  if (std::abs(d) < 1e-12) return out;
+  const double c0 = det3(t[0], s[1], s[2], t[1], s[2], s[3], t[2], s[3], s[4]) / d;
+  const double c1 = det3(s[0], t[0], s[2], s[1], t[1], s[3], s[2], t[2], s[4]) / d;
+  const double c2 = det3(s[0], s[1], t[0], s[1], s[2], t[1], s[2], s[3], t[2]) / d;
+  // Only an accelerating growth is taken (a bending-down fit is noise at small samples: the
+  // need does not level off as the base grows); the slope at the target stays <= max_exponent.
+  if (c2 <= 0) return out;
+  const double xl = std::log(n.back()) - mx, x = xt - mx;
+  const double slope_last = std::clamp(c1 + 2 * c2 * xl, 0.0, max_exponent);
+  const double slope_t = std::clamp(c1 + 2 * c2 * x, 0.0, max_exponent);
+  const double y_last = c0 + c1 * xl + c2 * xl * xl;
+  out.ef = std::exp(my + y_last + 0.5 * (slope_last + slope_t) * (x - xl));  // trapezoid on the slope
+  out.exponent = slope_t;
+  return out;
+}
+
 ef_prediction predict_ef(const std::vector<level_curve>& levels, std::size_t n_target, double target, double k_floor,
                          std::size_t resamples, double level, std::uint64_t seed, double default_exponent,
                          double max_exponent) {
   ef_prediction out;
-  const auto predict = [&](const std::vector<std::size_t>* rows, std::size_t* used) -> double {
+  // The model's prediction and the lower of the straight log-log lines (through all levels,
+  // through the last two); -1 when no level reaches the target.
+  const auto predict = [&](const std::vector<std::size_t>* rows, std::size_t* used) -> std::pair<double, double> {
     std::vector<double> ns, efs;
     for (const auto& c : levels) {
       const double e = needed_ef(c, target, rows);
       if (e > 0) ns.push_back(static_cast<double>(c.n)), efs.push_back(e);
     }
     if (used) *used = ns.size();
-    if (ns.empty()) return -1;
-    const auto [la, b] = fit_log_log(ns, efs, default_exponent, max_exponent);
-    if (used) out.exponent = b;
-    return std::max(k_floor, std::exp(la + b * std::log(static_cast<double>(n_target))));
+    if (ns.empty()) return {-1, -1};
+    const ef_extrapolation e = extrapolate_ef(ns, efs, static_cast<double>(n_target), default_exponent, max_exponent);
+    if (used) out.exponent = e.exponent;
+    return {std::max(k_floor, e.ef), std::max(k_floor, std::min(e.local_ef, e.straight_ef))};
   };
-  out.ef = predict(nullptr, &out.levels_used);
+  const auto [ef, straight] = predict(nullptr, &out.levels_used);
+  out.ef = ef;
   if (out.ef < 0) return out;
   out.ok = true;
   std::size_t nq = levels.front().per_query.empty() ? 0 : levels.front().per_query.front().size();
   for (const auto& c : levels)
     for (const auto& pq : c.per_query)
       QTUNE_CHECK(pq.size() == nq, "fidelity: every level must score the same queries (", nq, " vs ", pq.size(), ")");
-  std::vector<double> preds;
+  std::vector<double> preds, preds_straight;
   splitmix64 rng{seed};
   std::vector<std::size_t> rows(nq);
   for (std::size_t s = 0; s < resamples && nq > 0; ++s) {
     for (auto& r : rows) r = rng.below(nq);
-    const double p = predict(&rows, nullptr);
+    const auto [p, ps] = predict(&rows, nullptr);
     // A resample in which no level reaches the target says the need is above every probe.
     preds.push_back(p > 0 ? p : std::numeric_limits<double>::infinity());
+    preds_straight.push_back(ps > 0 ? ps : std::numeric_limits<double>::infinity());
   }
   std::sort(preds.begin(), preds.end());
+  std::sort(preds_straight.begin(), preds_straight.end());
   const double a = (1 - level) / 2;
-  out.lo = std::max(k_floor, std::floor(std::min(out.ef, quantile_sorted(preds, a))));
+  // The lower end also covers the straight lines' own interval: whether the growth keeps
+  // accelerating beyond the levels is the least certain part of the model.
+  out.lo = std::max(k_floor, std::floor(std::min({out.ef, straight, quantile_sorted(preds, a),
+                                                  quantile_sorted(preds_straight, a)})));
   out.hi = std::ceil(std::max(out.ef, quantile_sorted(preds, 1 - a)));
   return out;
 }

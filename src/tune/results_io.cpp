@@ -138,11 +138,12 @@ bool is_record_line(const std::string& line, std::string* kind = nullptr) {
 }  // namespace
 
 std::string to_json_line(const ef_scaling& s) {
-  json needed = json::array();
+  nlohmann::ordered_json needed = nlohmann::ordered_json::array();
   for (const auto& [n, ef] : s.needed) needed.push_back({n, ef});
-  json j{{"record", "ef_scaling"},   {"arm", s.arm},           {"ef_needed_by_level", needed},
-         {"n_full", s.n_full},       {"ef_predicted", s.predicted}, {"ef_interval", {s.lo, s.hi}},
-         {"ef_exponent", s.exponent}};
+  nlohmann::ordered_json j{{"record", "ef_scaling"}, {"arm", s.arm},
+                           {"ef_needed_by_level", needed}, {"n_full", s.n_full},
+                           {"ef_predicted", s.predicted},    {"ef_interval", {s.lo, s.hi}},
+                           {"ef_exponent", s.exponent}};
   if (s.measured) j["ef_measured"] = *s.measured, j["inside_interval"] = s.inside();
   return j.dump();
 }
