@@ -18,6 +18,14 @@ using json = nlohmann::json;
 
 namespace {
 
+/// Units are independent only in a plain sweep: a multi-fidelity one decides each level from the
+/// one below, in one process.
+void refuse_multi_fidelity(const sweep_spec& spec) {
+  QTUNE_CHECK(!spec.fidelity.enabled, spec.place("fidelity"),
+              ": a multi-fidelity spec runs in one process (tune SPEC); plan / shard / merge need a spec without "
+              "fidelity: (every build at full size)");
+}
+
 std::size_t parse_count(std::string_view s, std::string_view what, std::string_view text) {
   std::size_t v = 0;
   const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -72,6 +80,7 @@ std::optional<shard_id> shard_from_environment(std::size_t shards) {
 
 void write_plan_file(const std::filesystem::path& dir, const sweep_plan& plan, const sweep_spec& spec,
                      const spec_overrides& o) {
+  refuse_multi_fidelity(spec);
   json j{{"qtune_plan", 1},
          {"spec_file", spec.file.empty() ? std::string() : std::filesystem::absolute(spec.file).string()},
          {"spec_hash", plan.spec_hash},
@@ -135,6 +144,7 @@ sweep_spec spec_of_plan(const plan_record& rec, const std::filesystem::path& dir
 
 shard_run_result run_shard(const sweep_context& ctx, const sweep_plan& plan, const std::filesystem::path& dir,
                            shard_id shard, const shard_run_options& options) {
+  refuse_multi_fidelity(ctx.spec());
   shard_run_result out;
   auto say = [&](const std::string& m) {
     if (options.on_message) options.on_message(m);

@@ -1,0 +1,106 @@
+// Multi-fidelity tuning against the exhaustive grid, same spec, same machine, one after the other:
+// the multi-fidelity sweep (the spec as written, with `fidelity:`) and then every build at full
+// size (the same spec without `fidelity:`). Reports both wall times, the multi-fidelity sweep's
+// own estimate of the exhaustive time beside the real one, the objective (p50 latency) of the
+// multi-fidelity choice against the exhaustive optimum among points whose validation recall
+// meets the target, and predicted vs measured efSearch at full size for every arm the
+// exhaustive grid measured (the survivors' predictions; every arm's measured need).
+//
+//   bench_tuner [SPEC=sweeps/fashion-mnist-60k.yaml] [OUT=bench-tuner-results]
+//
+// One run each (the exhaustive grid takes ~10 minutes on 2 cores): the times are single runs,
+// the latencies medians over the spec's repetitions. Ends with one machine-readable line:
+//   TUNER spec=<name> mf_seconds=<s> exhaustive_seconds=<s> time_ratio=<r> estimate_seconds=<s>
+//         mf_choice=<config> mf_p50_us=<x> best=<config> best_p50_us=<y> latency_ratio=<x/y>
+//         ef_inside=<i>/<n>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "qtune/param_file.hpp"
+#include "qtune/recommend.hpp"
+#include "qtune/sweep.hpp"
+#include "qtune/sweep_spec.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+qtune::sweep_outcome run(qtune::sweep_spec spec, const fs::path& out, const char* what) {
+  fs::remove_all(out);
+  spec.output = out;
+  std::printf("== %s sweep -> %s\n", what, out.c_str());
+  std::fflush(stdout);
+  qtune::sweep_options opt;
+  opt.on_progress = [](const qtune::sweep_progress& p) {
+    if (p.is_result) std::printf("   %s\n", p.message.c_str()), std::fflush(stdout);
+  };
+  qtune::sweep_outcome o = qtune::run_sweep(spec, opt);
+  std::printf("%s\n   %s: %.1f s, %zu points\n", o.summary.c_str(), what, o.seconds, o.points.size());
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const fs::path spec_path = argc > 1 ? argv[1] : "sweeps/fashion-mnist-60k.yaml";
+  const fs::path out = argc > 2 ? argv[2] : "bench-tuner-results";
+  try {
+    const qtune::sweep_spec spec = qtune::parse_sweep_spec(spec_path);
+    if (!spec.fidelity.enabled) {
+      std::fprintf(stderr, "%s: has no fidelity: key (the benchmark compares a multi-fidelity spec)\n",
+                   spec_path.c_str());
+      return 2;
+    }
+    const qtune::sweep_outcome mf = run(spec, out / "multi-fidelity", "multi-fidelity");
+    qtune::sweep_spec full = spec;
+    full.fidelity = {};
+    const qtune::sweep_outcome ex = run(full, out / "exhaustive", "exhaustive");
+
+    // The exhaustive optimum among points meeting the target on validation.
+    const qtune::measured_point* best = nullptr;
+    for (const auto& p : ex.points)
+      if (qtune::validation_recall(p, spec.steer_by) >= spec.target_recall &&
+          (!best || p.latency_p50_us.median < best->latency_p50_us.median))
+        best = &p;
+    double estimate = 0;
+    if (fs::exists(out / "multi-fidelity" / "recommended.yaml")) {
+      const auto rp = qtune::load_param_file(out / "multi-fidelity" / "recommended.yaml");
+      if (rp.search_cost) estimate = rp.search_cost->exhaustive_seconds_estimate;
+    }
+    // Predicted (multi-fidelity survivors) vs the need auto-ef measured in the exhaustive grid.
+    std::map<std::string, std::size_t> need;
+    for (const auto& p : ex.points)
+      if (p.auto_found) need[p.build_key() + "|rr" + std::to_string(p.config.rerank)] = p.config.ef_search;
+    std::size_t inside = 0, n = 0;
+    std::printf("\npredicted efSearch at full size vs measured (multi-fidelity run; exhaustive run):\n");
+    for (const auto& s : qtune::read_ef_scaling(out / "multi-fidelity" / "results.jsonl")) {
+      const auto it = need.find(s.arm);
+      std::printf("  %-28s predicted %6.1f [%4.0f, %4.0f]  measured %4s  exhaustive %4s\n", s.arm.c_str(),
+                  s.predicted, s.lo, s.hi, s.measured ? std::to_string(*s.measured).c_str() : "-",
+                  it != need.end() ? std::to_string(it->second).c_str() : "-");
+      if (s.measured) ++n, inside += s.inside() ? 1 : 0;
+    }
+    const double mf_p50 = mf.recommended ? mf.recommended->latency_p50_us.median : 0;
+    const double best_p50 = best ? best->latency_p50_us.median : 0;
+    std::printf("\nmulti-fidelity: %.1f s, choice %s, p50 %.2f us, validation recall %.4f\n", mf.seconds,
+                mf.recommended ? mf.recommended->describe().c_str() : "none", mf_p50,
+                mf.recommended ? qtune::validation_recall(*mf.recommended, spec.steer_by) : 0.0);
+    std::printf("exhaustive:     %.1f s (estimated by the multi-fidelity run: %.1f s), optimum %s, p50 %.2f us\n",
+                ex.seconds, estimate, best ? best->describe().c_str() : "none", best_p50);
+    std::printf("time ratio %.3f, latency ratio %.3f (%s the 5%% bound)\n", mf.seconds / ex.seconds,
+                best_p50 > 0 ? mf_p50 / best_p50 : 0.0,
+                best_p50 > 0 && mf_p50 <= 1.05 * best_p50 ? "within" : "OUTSIDE");
+    std::printf("TUNER spec=%s mf_seconds=%.1f exhaustive_seconds=%.1f time_ratio=%.3f estimate_seconds=%.1f "
+                "mf_choice=\"%s\" mf_p50_us=%.2f best=\"%s\" best_p50_us=%.2f latency_ratio=%.3f ef_inside=%zu/%zu\n",
+                spec.name.c_str(), mf.seconds, ex.seconds, mf.seconds / ex.seconds, estimate,
+                mf.recommended ? mf.recommended->describe().c_str() : "none", mf_p50,
+                best ? best->describe().c_str() : "none", best_p50, best_p50 > 0 ? mf_p50 / best_p50 : 0.0, inside,
+                n);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_tuner: %s\n", e.what());
+    return 1;
+  }
+}
