@@ -17,6 +17,7 @@ class sweep_context;
 class index;
 struct measured_point;
 struct knn_result;
+struct work_unit;
 }
 
 namespace qtune::sweep_detail {
@@ -44,6 +45,11 @@ float exact_distance(const float* x, const float* q, std::size_t dim, metric m);
 /// tuning query at a time on this thread, then the tuning batch on all threads. `single`
 /// (tuning rows x k) receives the neighbours of the last repetition.
 void measure_latency(const sweep_context& ctx, const index& ix, measured_point& p, knn_result& single);
+
+/// Throws qtune::error naming the build and the bytes when building unit `u` over `rows` rows
+/// (the analytic estimate, fidelity::estimate_build_bytes) cannot fit in this machine's RAM:
+/// a clear error before the work, never an OOM kill halfway.
+void check_build_memory(const sweep_context& ctx, const work_unit& u, std::size_t rows);
 
 /// DIR/validation_queries.txt: the rows of the query file held out, in neighbours-file order.
 void write_validation_rows(const sweep_context& ctx, const std::filesystem::path& dir);

@@ -140,16 +140,6 @@ class driver {
     log_->append_record(j.dump());
   }
 
-  /// Throws a clear error when the build cannot fit in this machine's memory.
-  void check_memory(const work_unit& u, std::size_t rows) const {
-    if (!u.build.is_hnsw()) return;
-    const std::size_t bytes = fidelity::estimate_build_bytes(
-        rows, ctx_.dim(), codec_code_size(u.build.codec, ctx_.dim()), u.build.m, !(parse_codec_spec(u.build.codec) == parse_codec_spec("fp32")),
-        u.build.graph_source == "float", u.build.rerank > 0);
-    fidelity::check_build_memory(u.describe() + " @ " + std::to_string(rows) + " rows", bytes,
-                                 fidelity::physical_memory_bytes(), 1);
-  }
-
   void run_level(std::size_t l);
   fidelity::level_result measure_arm(arm& a, index& ix, const vectors& base_l, const knn_result& truth_l,
                                      double build_s);
@@ -195,7 +185,7 @@ void driver::run_level(std::size_t l) {
     if (mine.empty()) continue;
     if (stopped()) return void(interrupted_ = true);
     const work_unit& wu = plan_.units[u];
-    check_memory(wu, nl);
+    check_build_memory(ctx_, wu, nl);
     index_config cfg = wu.build;  // rerank = the largest factor: the build keeps its full rows
     std::unique_ptr<index> ix = make_index(cfg, ctx_.dim());
     const auto t0 = clock_type::now();
@@ -370,7 +360,7 @@ void driver::confirm_at_full_size() {
     work_unit wu = plan_.units[u];
     wu.reranks = reranks;
     wu.build.rerank = *std::max_element(reranks.begin(), reranks.end());
-    check_memory(wu, n_);
+    check_build_memory(ctx_, wu, n_);
     measure_options mo;
     mo.on_point = [&](const measured_point& p) { log_->append(p); };
     mo.on_progress = [&](std::size_t, const std::string& m, bool result, bool) { progress(m, result); };

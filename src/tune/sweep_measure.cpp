@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "qtune/codec.hpp"
 #include "qtune/error.hpp"
 #include "qtune/recommend.hpp"
 #include "qtune/simd.hpp"
@@ -225,6 +226,7 @@ unit_result unit_runner::run() {
   }
   if (stopped()) return out_.interrupted = true, out_;
   progress(label() + " ...");
+  sweep_detail::check_build_memory(ctx_, u_, ctx_.base().rows());
   std::unique_ptr<index> ix = make_index(u_.build, ctx_.dim());
   const auto t0 = clock_type::now();
   ix->build(ctx_.base().view());
@@ -332,6 +334,16 @@ void sweep_detail::measure_latency(const sweep_context& ctx, const index& ix, me
   p.latency_p99_us = summarize(p99);
   p.qps_single = summarize(qps1);
   p.qps_batch = summarize(qpsb);
+}
+
+void sweep_detail::check_build_memory(const sweep_context& ctx, const work_unit& u, std::size_t rows) {
+  if (!u.build.is_hnsw()) return;
+  const std::size_t dim = ctx.dim();
+  const bool lossy = !(parse_codec_spec(u.build.codec) == parse_codec_spec("fp32"));
+  const std::size_t bytes = fidelity::estimate_build_bytes(rows, dim, codec_code_size(u.build.codec, dim), u.build.m,
+                                                           lossy, u.build.graph_source == "float", u.build.rerank > 0);
+  fidelity::check_build_memory(u.describe() + " @ " + std::to_string(rows) + " rows", bytes,
+                               fidelity::physical_memory_bytes(), 1);
 }
 
 }  // namespace qtune

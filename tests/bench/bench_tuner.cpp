@@ -7,16 +7,32 @@
 // exhaustive grid measured (the survivors' predictions; every arm's measured need).
 //
 //   bench_tuner [SPEC=sweeps/fashion-mnist-60k.yaml] [OUT=bench-tuner-results]
+//   bench_tuner --synthetic [ROWS=1000000] [OUT=bench-tuner-synthetic]
+//
+// --synthetic (scale mechanics only, no truth claim about real data): a SYNTHETIC clustered set
+// of ROWS x 128 floats (1,000 Gaussian clusters, seeded) and 1,000 queries drawn the same way,
+// written as .fvecs under OUT, then a 12-build multi-fidelity sweep (fp32/sq8/sq4 x M 8/16 x
+// efConstruction 100/200, auto-ef, rerank 0) on all cores. Prints wall time, peak RSS and the
+// sweep's own estimate of the exhaustive grid; no exhaustive run (it would take hours). Ends with
+//   TUNER_SYNTHETIC rows=<n> builds=<b> builds_full_size=<f> seconds=<s> peak_rss_mib=<m>
+//         exhaustive_estimate_seconds=<e> choice=<config> validation_recall=<r>
 //
 // One run each (the exhaustive grid takes ~10 minutes on 2 cores): the times are single runs,
 // the latencies medians over the spec's repetitions. Ends with one machine-readable line:
 //   TUNER spec=<name> mf_seconds=<s> exhaustive_seconds=<s> time_ratio=<r> estimate_seconds=<s>
 //         mf_choice=<config> mf_p50_us=<x> best=<config> best_p50_us=<y> latency_ratio=<x/y>
 //         ef_inside=<i>/<n>
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <random>
 #include <string>
+#include <vector>
+
+#include "qtune/dataset.hpp"
 
 #include "qtune/param_file.hpp"
 #include "qtune/recommend.hpp"
@@ -41,9 +57,75 @@ qtune::sweep_outcome run(qtune::sweep_spec spec, const fs::path& out, const char
   return o;
 }
 
+/// A clustered Gaussian set: centres N(0, 4^2) per coordinate, points N(centre, 1).
+std::vector<float> clustered(std::size_t rows, std::size_t dim, const std::vector<float>& centres, std::mt19937_64& rng) {
+  const std::size_t nc = centres.size() / dim;
+  std::normal_distribution<float> g(0.f, 1.f);
+  std::vector<float> x(rows * dim);
+  for (std::size_t i = 0; i < rows; ++i) {
+    const std::size_t c = rng() % nc;
+    for (std::size_t j = 0; j < dim; ++j) x[i * dim + j] = centres[c * dim + j] + g(rng);
+  }
+  return x;
+}
+
+int run_synthetic(std::size_t rows, const fs::path& out) {
+  const std::size_t dim = 128, nq = 1000, nc = 1000;
+  fs::create_directories(out);
+  std::mt19937_64 rng(20261201);
+  std::normal_distribution<float> g(0.f, 4.f);
+  std::vector<float> centres(nc * dim);
+  for (auto& c : centres) c = g(rng);
+  std::printf("== SYNTHETIC clustered set: %zu x %zu (+ %zu queries), %zu clusters -> %s\n", rows, dim, nq, nc,
+              out.c_str());
+  std::fflush(stdout);
+  {
+    const std::vector<float> base = clustered(rows, dim, centres, rng);
+    qtune::write_fvecs(out / "base.fvecs", {base.data(), rows, dim, dim});
+  }
+  const std::vector<float> queries = clustered(nq, dim, centres, rng);
+  qtune::write_fvecs(out / "queries.fvecs", {queries.data(), nq, dim, dim});
+  std::ofstream(out / "synthetic.yaml")
+      << "# SYNTHETIC data written by bench_tuner --synthetic (scale mechanics only)\n"
+      << "name: synthetic-" << rows << "\n"
+      << "dataset: {base: base.fvecs, queries: queries.fvecs, metric: l2}\n"
+      << "k: 10\ntarget_recall: 0.95\n"
+      << "grid:\n  codecs: [fp32, sq8, sq4]\n  m: [8, 16]\n  ef_construction: [100, 200]\n  ef_search: auto\n"
+      << "  rerank: [0]\nobjective: latency_p50\nthreads: 0\nrepetitions: 3\n"
+      << "output: results\ncache_dir: cache\nfidelity: {levels: auto, margin: 0.05}\n";
+  const qtune::sweep_spec spec = qtune::parse_sweep_spec(out / "synthetic.yaml");
+  const qtune::sweep_outcome o = run(spec, out / "results", "multi-fidelity (SYNTHETIC)");
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  const double rss_mib = static_cast<double>(ru.ru_maxrss) / 1024.0;
+  std::size_t full = 0, total = 0;
+  double estimate = 0;
+  if (fs::exists(out / "results" / "recommended.yaml")) {
+    const auto rp = qtune::load_param_file(out / "results" / "recommended.yaml");
+    if (rp.search_cost)
+      estimate = rp.search_cost->exhaustive_seconds_estimate, full = rp.search_cost->builds_full_size,
+      total = rp.search_cost->builds_total;
+  }
+  std::printf("TUNER_SYNTHETIC rows=%zu builds=%zu builds_full_size=%zu seconds=%.1f peak_rss_mib=%.0f "
+              "exhaustive_estimate_seconds=%.1f choice=\"%s\" validation_recall=%.4f\n",
+              rows, total, full, o.seconds, rss_mib, estimate,
+              o.recommended ? o.recommended->describe().c_str() : "none",
+              o.recommended ? o.recommended->validation_recall_ids.value : 0.0);
+  return o.status == qtune::sweep_status::recommended ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--synthetic") {
+    try {
+      return run_synthetic(argc > 2 ? std::stoul(argv[2]) : 1000000,
+                           argc > 3 ? argv[3] : "bench-tuner-synthetic");
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_tuner: %s\n", e.what());
+      return 1;
+    }
+  }
   const fs::path spec_path = argc > 1 ? argv[1] : "sweeps/fashion-mnist-60k.yaml";
   const fs::path out = argc > 2 ? argv[2] : "bench-tuner-results";
   try {
