@@ -3,8 +3,13 @@
 // Runs are interleaved; prints median/min/max seconds, QPS and the speed ratio
 // (FAISS median seconds / qtune median seconds: > 1 means qtune is faster).
 //
+// Also the achieved fraction of this machine's FP32 FMA peak (the 2 n nq d multiply-adds of the
+// distance pass per second, against a tiny register-resident FMA loop measured at startup on
+// every thread at once, at the widest vector width the CPU has).
+//
 //   bench_ground_truth [repetitions=5]     datasets from $QTUNE_DATA_DIR (default ../shared/data)
 #include <dlfcn.h>
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -14,6 +19,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <faiss/IndexFlat.h>
@@ -38,6 +44,69 @@ stats summarize(std::vector<double> t) {
   std::sort(t.begin(), t.end());
   return {t[t.size() / 2], t.front(), t.back()};
 }
+
+// --- the FP32 FMA peak ------------------------------------------------------------------------
+
+// 10 independent accumulators hide the FMA latency (4 cycles x 2 ports on current cores, 8 or
+// more chains). Returns flops (2 per lane per FMA) in `iters` rounds.
+__attribute__((target("avx512f"))) double fma_loop_avx512(std::size_t iters, float* sink) {
+  __m512 a[10];
+  for (int i = 0; i < 10; ++i) a[i] = _mm512_set1_ps(1.0f + 0.01f * float(i));
+  const __m512 x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
+  for (std::size_t t = 0; t < iters; ++t)
+    for (int i = 0; i < 10; ++i) a[i] = _mm512_fmadd_ps(a[i], x, y);
+  __m512 s = a[0];
+  for (int i = 1; i < 10; ++i) s = _mm512_add_ps(s, a[i]);
+  *sink = _mm512_reduce_add_ps(s);
+  return double(iters) * 10 * 16 * 2;
+}
+__attribute__((target("avx2,fma"))) double fma_loop_avx2(std::size_t iters, float* sink) {
+  __m256 a[10];
+  for (int i = 0; i < 10; ++i) a[i] = _mm256_set1_ps(1.0f + 0.01f * float(i));
+  const __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
+  for (std::size_t t = 0; t < iters; ++t)
+    for (int i = 0; i < 10; ++i) a[i] = _mm256_fmadd_ps(a[i], x, y);
+  __m256 s = a[0];
+  for (int i = 1; i < 10; ++i) s = _mm256_add_ps(s, a[i]);
+  float v[8];
+  _mm256_storeu_ps(v, s);
+  *sink = v[0] + v[7];
+  return double(iters) * 10 * 8 * 2;
+}
+
+struct fma_peak {
+  double gflops = 0;          ///< all threads together
+  int threads = 0;
+  const char* width = "";
+};
+
+/// The best of 3 runs of ~0.2 s on `threads` threads at once.
+fma_peak measure_fma_peak(int threads) {
+  const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (!avx512 && !__builtin_cpu_supports("fma")) return {0, threads, "none"};
+  fma_peak out{0, threads, avx512 ? "AVX-512" : "AVX2"};
+  const std::size_t iters = 100'000'000;
+  for (int rep = 0; rep < 3; ++rep) {
+    std::vector<double> flops(threads);
+    std::vector<float> sink(threads);
+    const double s = [&] {
+      const auto t0 = std::chrono::steady_clock::now();
+      std::vector<std::thread> pool;
+      for (int t = 0; t < threads; ++t)
+        pool.emplace_back([&, t] {
+          flops[t] = avx512 ? fma_loop_avx512(iters, &sink[t]) : fma_loop_avx2(iters, &sink[t]);
+        });
+      for (auto& th : pool) th.join();
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }();
+    double total = 0;
+    for (double f : flops) total += f;
+    out.gflops = std::max(out.gflops, total / s * 1e-9);
+  }
+  return out;
+}
+
+fma_peak g_peak;
 
 double seconds(const std::function<void()>& f) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -125,6 +194,13 @@ void bench(const std::string& name, const fs::path& base_path, const fs::path& q
   print_row(l2 ? "faiss::IndexFlatL2::search" : "faiss::IndexFlatIP::search", si, nq);
   std::printf("  speed ratio qtune/FAISS (FAISS s / qtune s, median): %.2fx vs knn function, %.2fx vs IndexFlat\n",
               sk.median / so.median, si.median / so.median);
+  const double gflop = 2.0 * double(n) * double(nq) * double(dim) * 1e-9;  // the distance pass
+  if (g_peak.gflops > 0)
+    std::printf("  fraction of the FP32 FMA peak (%.0f GFLOP/s): qtune %.1f%%, faiss::knn %.1f%%, IndexFlat %.1f%%\n",
+                g_peak.gflops, 100 * gflop / so.median / g_peak.gflops, 100 * gflop / sk.median / g_peak.gflops,
+                100 * gflop / si.median / g_peak.gflops);
+  std::printf("GT_RATIO %s vs_knn=%.2f vs_indexflat=%.2f peak_fraction=%.3f\n", name.c_str(), sk.median / so.median,
+              si.median / so.median, g_peak.gflops > 0 ? gflop / so.median / g_peak.gflops : 0.0);
 }
 
 }  // namespace
@@ -135,11 +211,16 @@ int main(int argc, char** argv) {
   std::printf("bench_ground_truth: SIMD %s, TBB threads %d, OpenMP threads %d, OpenBLAS threads %d\n",
               qtune::to_string(qtune::active_simd_level()).c_str(), tbb::this_task_arena::max_concurrency(),
               omp_get_max_threads(), openblas_threads());
+  g_peak = measure_fma_peak(tbb::this_task_arena::max_concurrency());
+  std::printf("  FP32 FMA peak, measured: %.1f GFLOP/s on %d threads (%s FMA loop, 10 chains)\n", g_peak.gflops,
+              g_peak.threads, g_peak.width);
   std::printf("  qtune exact_knn: TBB over query blocks, single-threaded sgemm per task, float64 re-scoring;\n"
               "  variant: multi-threaded sgemm per block, TBB selection (detail::blas_mode::blas_threads)\n");
   bench("sift10k", dir / "sift10k/siftsmall_base.fvecs", dir / "sift10k/siftsmall_query.fvecs", qtune::metric::l2,
         reps);
   bench("fmnist10k", dir / "fmnist10k/fmnist_base.fvecs", dir / "fmnist10k/fmnist_query.fvecs", qtune::metric::l2,
+        reps);
+  bench("mnist10k", dir / "mnist10k/mnist_base.fvecs", dir / "mnist10k/mnist_query.fvecs", qtune::metric::l2,
         reps);
   bench("glove50-10k", dir / "glove50-10k/glove50_base.fvecs", dir / "glove50-10k/glove50_query.fvecs",
         qtune::metric::cosine, reps);
