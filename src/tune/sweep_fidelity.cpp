@@ -39,6 +39,9 @@ struct arm {
   std::size_t rerank = 0;
   std::string name;                           ///< "hnsw|sq8|M16|efc100|rr0"
   bool alive = true;
+  bool reached = false;                       ///< reached the target at the last level measured
+  bool revived = false;                       ///< brought back once already (see driver::revive)
+  std::size_t dropped_at = 0;                 ///< the level where it was dropped (when !alive)
   std::vector<fidelity::level_curve> curves;  ///< one per sample level it was measured on
   std::vector<double> search_seconds;         ///< auto-ef + latency time, per level
   double cost = std::numeric_limits<double>::infinity();  ///< objective at the last level
@@ -113,7 +116,11 @@ class driver {
     log_.emplace(dir_ / "results.jsonl", std::move(initial));  // level records are redone by this run
     write_validation_rows(ctx_, dir_);
     ids_ = fidelity::nested_sample_ids(n_, fractions_, spec_.seed);
-    for (std::size_t l = 0; l + 1 < fractions_.size() && !interrupted_; ++l) run_level(l);
+    for (std::size_t l = 0; l + 1 < fractions_.size() && !interrupted_; ++l) {
+      run_level(l);
+      if (const std::optional<std::size_t> from = revive(l))
+        for (std::size_t m = *from; m <= l && !interrupted_; ++m) run_level(m);
+    }
     for (arm& a : arms_)
       if (a.alive && !a.curves.empty())
         a.pred = fidelity::predict_ef(a.curves, n_, spec_.target_recall, static_cast<double>(ef_min(a.rerank)));
@@ -141,6 +148,7 @@ class driver {
   }
 
   void run_level(std::size_t l);
+  std::optional<std::size_t> revive(std::size_t l);
   fidelity::level_result measure_arm(arm& a, index& ix, const vectors& base_l, const knn_result& truth_l,
                                      double build_s);
   void decide(std::size_t l, const std::vector<fidelity::level_result>& results, const std::vector<std::size_t>& who);
@@ -257,6 +265,7 @@ fidelity::level_result driver::measure_arm(arm& a, index& ix, const vectors& bas
   fidelity::level_result lr;
   lr.build = a.name;
   lr.reached = r.reached;
+  a.reached = r.reached;
   measured_point& p = a.last;
   p = measured_point{};
   p.config = ix.config();
@@ -297,6 +306,7 @@ void driver::decide(std::size_t l, const std::vector<fidelity::level_result>& re
   for (std::size_t i = 0; i < d.size(); ++i) {
     arm& a = arms_[who[i]];
     a.alive = d[i].keep;
+    if (!a.alive) a.dropped_at = l;
     kept += a.alive ? 1 : 0;
     record("fidelity_level", json{{"level", l},
                                   {"fraction", fractions_[l]},
@@ -316,6 +326,33 @@ void driver::decide(std::size_t l, const std::vector<fidelity::level_result>& re
   }
   progress("level " + std::to_string(l + 1) + ": kept " + std::to_string(kept) + " of " + std::to_string(d.size()) +
            " arms");
+}
+
+/// No arm survived level l (all missed the target there: e.g. a codec whose recall levels off
+/// below the target as the base grows). The arms dropped earlier as dominated, which did reach
+/// the target where they were measured, come back (once each) and are measured again from the
+/// level after the one that dropped them, so that their efSearch is fitted over as many levels
+/// as the others'. Returns that level, or nothing when none came back.
+std::optional<std::size_t> driver::revive(std::size_t l) {
+  if (std::any_of(arms_.begin(), arms_.end(), [](const arm& a) { return a.alive; })) return std::nullopt;
+  std::optional<std::size_t> from;
+  for (arm& a : arms_)
+    if (!a.alive && a.reached && !a.revived) {
+      a.alive = a.revived = true;
+      from = std::min(from.value_or(l), a.dropped_at + 1);
+      record("fidelity_level", json{{"level", l},
+                                    {"fraction", fractions_[l]},
+                                    {"n_base", ids_[l].size()},
+                                    {"arm", a.name},
+                                    {"decision", "revive"},
+                                    {"reason", "revived: no arm reached the target at this level; it was dropped "
+                                               "as dominated at level " + std::to_string(a.dropped_at) +
+                                               ", where it did reach it"}});
+    }
+  if (from)
+    progress("level " + std::to_string(l + 1) + ": no arm reached the target; the arms dropped earlier as dominated "
+             "are measured again from level " + std::to_string(*from + 1));
+  return from;
 }
 
 /// --no-confirm: the best surviving arm of the last sample level with the upper end of its
