@@ -32,7 +32,7 @@ struct tune_fidelity_sweep : ::testing::Test {
     fs::remove_all(dir);
     fs::create_directories(dir);
   }
-  void TearDown() override { fs::remove_all(dir); }
+  void TearDown() override { if (!std::getenv("QTUNE_KEEP")) fs::remove_all(dir); }
 
   qtune::sweep_spec write_spec(const std::string& text) const {
     std::ofstream(dir / "spec.yaml") << text;
@@ -53,7 +53,7 @@ std::string sift_spec(const fs::path& data, const std::string& extra) {
   std::ostringstream s;
   s << "dataset:\n  base: " << (data / "siftsmall_base.fvecs").string()
     << "\n  queries: " << (data / "siftsmall_query.fvecs").string() << "\n  metric: l2\n"
-    << "k: 10\ntarget_recall: 0.95\n"
+    << "k: 10\ntarget_recall: 0.90\n"
     << "grid:\n  codecs: [fp32, sq8, sq4]\n  m: [8, 16]\n  ef_construction: [60]\n  ef_search: auto\n"
     << "  rerank: [0, 4]\n"
     << "objective: latency_p50\nthreads: 0\nrepetitions: 3\nwarmup_queries: 20\n"
@@ -219,6 +219,37 @@ TEST(tune_fidelity_records, results_reader_skips_records_and_reads_ef_scaling) {
   EXPECT_EQ(sc[0].measured, std::optional<std::size_t>(16));
   EXPECT_TRUE(sc[0].inside());
   fs::remove(p);
+}
+
+}  // namespace
+
+namespace {
+
+// A codec whose recall levels off below the target as the base grows (sq4 on dense clusters)
+// wins every sample where it still reaches it; when it stops reaching it, the arms it dominated
+// come back instead of the sweep ending with nothing.
+TEST_F(tune_fidelity_sweep, arms_dropped_as_dominated_come_back_when_no_arm_reaches_the_target) {
+  qtune::testing::write_clustered_set(dir, 7);
+  const qtune::sweep_spec spec = write_spec(
+      "dataset: {base: base.fvecs, queries: queries.fvecs, metric: l2}\n"
+      "k: 10\ntarget_recall: 0.90\n"
+      "grid:\n  codecs: [fp32, sq4]\n  m: [8]\n  ef_construction: [40]\n  ef_search: auto\n  ef_search_max: 256\n"
+      "objective: memory\nthreads: 1\nrepetitions: 1\nwarmup_queries: 10\ncache_dir: cache\noutput: out\n"
+      "fidelity: {levels: [0.02, 0.2, 1.0], margin: 0}\n");
+  const qtune::sweep_outcome out = qtune::run_sweep(spec, {});
+  std::map<std::string, std::vector<std::string>> decisions;  // arm -> decisions in order
+  for (const auto& r : records("fidelity_level")) decisions[r["arm"]].push_back(r["decision"]);
+  const auto& fp32 = decisions["hnsw|fp32|M8|efc40|rr0"];
+  const auto& sq4 = decisions["hnsw|sq4|M8|efc40|rr0"];
+  ASSERT_GE(sq4.size(), 2u) << out.summary;
+  EXPECT_EQ(sq4[0], "keep");   // the smallest, and it reaches the target on 60 rows
+  EXPECT_EQ(sq4[1], "drop");   // not on 600
+  ASSERT_GE(fp32.size(), 3u);
+  EXPECT_EQ(fp32[0], "drop");  // dominated by sq4's bytes on 60 rows
+  EXPECT_EQ(fp32[1], "revive");
+  EXPECT_EQ(fp32[2], "keep");
+  ASSERT_EQ(out.status, qtune::sweep_status::recommended) << out.summary;
+  EXPECT_EQ(out.recommended->config.codec, "fp32");
 }
 
 }  // namespace
