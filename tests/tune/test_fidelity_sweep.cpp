@@ -53,7 +53,7 @@ std::string sift_spec(const fs::path& data, const std::string& extra) {
   std::ostringstream s;
   s << "dataset:\n  base: " << (data / "siftsmall_base.fvecs").string()
     << "\n  queries: " << (data / "siftsmall_query.fvecs").string() << "\n  metric: l2\n"
-    << "k: 10\ntarget_recall: 0.90\n"
+    << "k: 10\ntarget_recall: 0.95\n"
     << "grid:\n  codecs: [fp32, sq8, sq4]\n  m: [8, 16]\n  ef_construction: [60]\n  ef_search: auto\n"
     << "  rerank: [0, 4]\n"
     << "objective: latency_p50\nthreads: 0\nrepetitions: 3\nwarmup_queries: 20\n"
