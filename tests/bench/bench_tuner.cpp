@@ -8,6 +8,12 @@
 //
 //   bench_tuner [SPEC=sweeps/fashion-mnist-60k.yaml] [OUT=bench-tuner-results]
 //   bench_tuner --synthetic [ROWS=1000000] [OUT=bench-tuner-synthetic]
+//   bench_tuner --head-to-head [SPEC] [OUT]   only the head-to-head of an earlier run's two choices
+//
+// Head to head: the two sweeps' latencies come from two runs minutes apart, and two builds of one
+// configuration differ (hnswlib's multi-threaded insertion order). So both recommendations are
+// then rebuilt and re-measured as `tune review` does, alternately, 3 rounds, in one process:
+// the medians' ratio is the latency comparison.
 //
 // --synthetic (scale mechanics only, no truth claim about real data): a SYNTHETIC clustered set
 // of ROWS x 128 floats (1,000 Gaussian clusters, seeded) and 1,000 queries drawn the same way,
@@ -24,6 +30,7 @@
 //         ef_inside=<i>/<n>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -38,6 +45,7 @@
 #include "qtune/recommend.hpp"
 #include "qtune/sweep.hpp"
 #include "qtune/sweep_spec.hpp"
+#include "tune/review.hpp"
 
 namespace {
 
@@ -114,9 +122,50 @@ int run_synthetic(std::size_t rows, const fs::path& out) {
   return o.status == qtune::sweep_status::recommended ? 0 : 1;
 }
 
+/// Rebuilds and re-measures both recommendations alternately; prints and returns the ratio of
+/// the medians of p50 (multi-fidelity / exhaustive), 0 when either file is missing.
+double head_to_head(const qtune::sweep_spec& spec, const fs::path& out, int rounds = 3) {
+  const fs::path a = out / "multi-fidelity" / "recommended.yaml", b = out / "exhaustive" / "recommended.yaml";
+  if (!fs::exists(a) || !fs::exists(b)) return 0;
+  const qtune::recommended_params pa = qtune::load_param_file(a), pb = qtune::load_param_file(b);
+  qtune::sweep_spec s = spec;
+  s.fidelity = {};
+  std::vector<double> ta, tb;
+  std::printf("\nhead to head (rebuilt and re-measured alternately, %d rounds):\n", rounds);
+  for (int r = 0; r < rounds; ++r)
+    for (int w = 0; w < 2; ++w) {
+      const qtune::recommended_params& p = w == 0 ? pa : pb;
+      const qtune::review_outcome o = qtune::review_measure(p, s);
+      (w == 0 ? ta : tb).push_back(o.measured.latency_p50_us.median);
+      std::printf("  round %d %-14s %-36s p50 %.2f us, validation recall %.4f\n", r + 1,
+                  w == 0 ? "multi-fidelity" : "exhaustive", p.measured.describe().c_str(),
+                  o.measured.latency_p50_us.median, o.measured.validation_recall_ids.value);
+      std::fflush(stdout);
+    }
+  const auto med = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  const double ra = med(ta), rb = med(tb);
+  std::printf("  median p50: multi-fidelity choice %.2f us, exhaustive optimum %.2f us, ratio %.3f (%s the 5%% bound)\n",
+              ra, rb, ra / rb, ra <= 1.05 * rb ? "within" : "OUTSIDE");
+  return ra / rb;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--head-to-head") {
+    try {
+      const qtune::sweep_spec spec = qtune::parse_sweep_spec(argc > 2 ? argv[2] : "sweeps/fashion-mnist-60k.yaml");
+      const double r = head_to_head(spec, argc > 3 ? argv[3] : "bench-tuner-results");
+      std::printf("TUNER_HEAD_TO_HEAD spec=%s latency_ratio=%.3f\n", spec.name.c_str(), r);
+      return r > 0 ? 0 : 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_tuner: %s\n", e.what());
+      return 1;
+    }
+  }
   if (argc > 1 && std::string(argv[1]) == "--synthetic") {
     try {
       return run_synthetic(argc > 2 ? std::stoul(argv[2]) : 1000000,
@@ -174,12 +223,14 @@ int main(int argc, char** argv) {
     std::printf("time ratio %.3f, latency ratio %.3f (%s the 5%% bound)\n", mf.seconds / ex.seconds,
                 best_p50 > 0 ? mf_p50 / best_p50 : 0.0,
                 best_p50 > 0 && mf_p50 <= 1.05 * best_p50 ? "within" : "OUTSIDE");
+    const double h2h = head_to_head(spec, out);
     std::printf("TUNER spec=%s mf_seconds=%.1f exhaustive_seconds=%.1f time_ratio=%.3f estimate_seconds=%.1f "
-                "mf_choice=\"%s\" mf_p50_us=%.2f best=\"%s\" best_p50_us=%.2f latency_ratio=%.3f ef_inside=%zu/%zu\n",
+                "mf_choice=\"%s\" mf_p50_us=%.2f best=\"%s\" best_p50_us=%.2f latency_ratio=%.3f head_to_head_ratio=%.3f "
+                "ef_inside=%zu/%zu\n",
                 spec.name.c_str(), mf.seconds, ex.seconds, mf.seconds / ex.seconds, estimate,
                 mf.recommended ? mf.recommended->describe().c_str() : "none", mf_p50,
-                best ? best->describe().c_str() : "none", best_p50, best_p50 > 0 ? mf_p50 / best_p50 : 0.0, inside,
-                n);
+                best ? best->describe().c_str() : "none", best_p50, best_p50 > 0 ? mf_p50 / best_p50 : 0.0, h2h,
+                inside, n);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_tuner: %s\n", e.what());
