@@ -151,6 +151,8 @@ class driver {
   std::optional<std::size_t> revive(std::size_t l);
   fidelity::level_result measure_arm(arm& a, index& ix, const vectors& base_l, const knn_result& truth_l,
                                      double build_s);
+  double level_recall(const index& ix, std::size_t ef, const vectors& base_l, const knn_result& truth_l,
+                      std::vector<double>& per_query) const;
   void decide(std::size_t l, const std::vector<fidelity::level_result>& results, const std::vector<std::size_t>& who);
   sweep_outcome extrapolated_answer();
   void confirm_at_full_size();
@@ -216,38 +218,36 @@ void driver::run_level(std::size_t l) {
   decide(l, results, who);
 }
 
+/// Recall of the tuning queries at efSearch ef on a sample level (steered measure), with the
+/// recall of each query in per_query.
+double driver::level_recall(const index& ix, std::size_t ef, const vectors& base_l, const knn_result& truth_l,
+                            std::vector<double>& per_query) const {
+  const std::size_t k = spec_.k;
+  knn_result found;
+  found.nq = ctx_.tuning().rows(), found.k = k;
+  found.ids.assign(found.nq * k, -1);
+  found.distances.assign(found.nq * k, 0.f);
+  ix.search_batch(ctx_.tuning().view(), k, found.ids.data(), found.distances.data(), ctx_.threads(), ef);
+  if (spec_.steer_by == recall_measure::ids) return recall_ids(found, truth_l, k, &per_query);
+  for (std::size_t q = 0; q < found.nq; ++q)
+    for (std::size_t j = 0; j < k; ++j) {
+      const std::int32_t id = found.ids[q * k + j];
+      found.distances[q * k + j] = id < 0 ? std::numeric_limits<float>::infinity()
+                                          : exact_distance(base_l.row(static_cast<std::size_t>(id)),
+                                                           ctx_.tuning().row(q), ctx_.dim(), spec_.dataset.distance);
+    }
+  return recall_distance(found, truth_l, k, 1e-3f, &per_query);
+}
+
 fidelity::level_result driver::measure_arm(arm& a, index& ix, const vectors& base_l, const knn_result& truth_l,
                                            double build_s) {
   const auto t0 = clock_type::now();
-  const std::size_t k = spec_.k, nl = base_l.rows(), dim = ctx_.dim();
+  const std::size_t k = spec_.k, nl = base_l.rows();
   ix.set_rerank(a.rerank);
   fidelity::level_curve curve;
   curve.n = nl;
   std::map<std::size_t, std::vector<double>> per_ef;
-  const auto recall_at = [&](std::size_t ef) {
-    knn_result found;
-    found.nq = ctx_.tuning().rows(), found.k = k;
-    found.ids.assign(found.nq * k, -1);
-    found.distances.assign(found.nq * k, 0.f);
-    ix.search_batch(ctx_.tuning().view(), k, found.ids.data(), found.distances.data(), ctx_.threads(), ef);
-    std::vector<double> pq;
-    if (spec_.steer_by == recall_measure::ids) {
-      const double r = recall_ids(found, truth_l, k, &pq);
-      per_ef[ef] = std::move(pq);
-      return r;
-    }
-    for (std::size_t q = 0; q < found.nq; ++q)
-      for (std::size_t j = 0; j < k; ++j) {
-        const std::int32_t id = found.ids[q * k + j];
-        found.distances[q * k + j] =
-            id < 0 ? std::numeric_limits<float>::infinity()
-                   : exact_distance(base_l.row(static_cast<std::size_t>(id)), ctx_.tuning().row(q), dim,
-                                    spec_.dataset.distance);
-      }
-    const double r = recall_distance(found, truth_l, k, 1e-3f, &pq);
-    per_ef[ef] = std::move(pq);
-    return r;
-  };
+  const auto recall_at = [&](std::size_t ef) { return level_recall(ix, ef, base_l, truth_l, per_ef[ef]); };
   std::size_t start = ef_min(a.rerank);
   if (!a.curves.empty()) {  // start from what the smaller levels predict for this size
     const auto p = fidelity::predict_ef(a.curves, nl, spec_.target_recall, static_cast<double>(start), 0);
@@ -257,8 +257,9 @@ fidelity::level_result driver::measure_arm(arm& a, index& ix, const vectors& bas
                                                         spec_.grid.ef_search_max);
   // Found at the smallest ef searched: one probe above says how fast the miss rate falls,
   // so the need can be placed below the floor (fidelity::needed_ef) and its growth fitted.
-  if (r.reached && r.ef == ef_min(a.rerank) && per_ef.size() < 2)
-    recall_at(std::min(spec_.grid.ef_search_max, 2 * ef_min(a.rerank)));
+  if (const std::size_t up = std::min(spec_.grid.ef_search_max, 2 * ef_min(a.rerank));
+      r.reached && r.ef == ef_min(a.rerank) && per_ef.size() < 2 && up > r.ef)
+    recall_at(up);
   for (auto& [ef, pq] : per_ef) curve.efs.push_back(ef), curve.per_query.push_back(std::move(pq));
   a.curves.push_back(std::move(curve));
 
@@ -364,7 +365,7 @@ sweep_outcome driver::extrapolated_answer() {
   for (const arm& a : arms_)
     if (a.alive && a.pred.ok) record_scaling(a, nullptr);
   sweep_outcome o = finalize_sweep(ctx_, log_->points(), true, dir_);  // files, no recommendation
-  o.seconds = seconds_since(start_);
+  o.seconds = seconds_since(start_) + setup_seconds_;
   if (!best) {
     o.status = sweep_status::target_missed;
     o.summary = "no arm reached the target on the samples: nothing to extrapolate";
