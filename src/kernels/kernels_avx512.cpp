@@ -124,6 +124,7 @@ inline float pq_lut4_finish(vf acc, const float* lut, const std::uint8_t* code, 
 
 }  // namespace
 
+#define QTUNE_F16_TO_F32_UNROLL
 #include "kernels/simd_body_impl.hpp"
 
 namespace {

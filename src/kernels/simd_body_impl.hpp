@@ -14,6 +14,7 @@
 //   store_f16(c, v), store_f16_tail(c, rem, v)      W floats as binary16, round to nearest even
 //   store_bf16(c, bits), store_bf16_tail(c, rem, bits)   W int32 lanes holding bf16 bits
 //   select_nan(x, r, quiet)         lanes of quiet where float x is NaN, else r; as_bits(vf) -> vi
+//   QTUNE_F16_TO_F32_UNROLL         a loop pragma (or nothing) for f16_to_f32's main loop
 //   int_tail(step, a, b, rem)       int_sum's last rem < sizeof(vi) bytes and its result: one
 //                                   masked step, or byte by byte through Step::one(x, y)
 //   pq_index8(code), pq_gather(base, idx), pq_iota()  W uint8 codes as int32; lut gather; 0..W-1
@@ -247,6 +248,7 @@ void f32_to_f16(const float* x, std::uint16_t* c, std::size_t n) noexcept {
 
 void f16_to_f32(const std::uint16_t* c, float* x, std::size_t n) noexcept {
   std::size_t i = 0;
+  QTUNE_F16_TO_F32_UNROLL
   for (; i + W <= n; i += W) QTUNE_V(storeu_ps)(x + i, load_f16(c + i));
   if (i < n) store_tail(x + i, n - i, load_f16_tail(c + i, n - i));
 }
