@@ -1,5 +1,6 @@
 // Build the index a parameter file describes, save it, open it again, search.
 // usage: library_example recommended.yaml base.fvecs queries.fvecs index.qidx
+#include <qtune/param_file.hpp>  // load_param_file (qtune::tune)
 #include <qtune/qtune.hpp>
 
 #include <cstdio>

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "qtune/param_file.hpp"
 #include "qtune/qtune.hpp"
 
 namespace qtune_service {

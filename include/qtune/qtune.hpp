@@ -1,7 +1,7 @@
 #pragma once
 // qtune as a library: the one header to include.
 //
-//   auto params = qtune::load_param_file("recommended.yaml");   // what `tune` chose
+//   auto params = qtune::load_param_file("recommended.yaml");   // <qtune/param_file.hpp>, qtune::tune
 //   qtune::vectors base = qtune::read_vectors("base.fvecs");
 //   auto index = qtune::build_index(params, base.view());        // or qtune::open_index(file, params)
 //   qtune::knn_result r = qtune::search(*index, queries.view(), params.k);
@@ -25,7 +25,7 @@
 #include "qtune/ground_truth.hpp"
 #include "qtune/index.hpp"
 #include "qtune/metric.hpp"
-#include "qtune/param_file.hpp"
+#include "qtune/params.hpp"
 #include "qtune/version.hpp"
 
 namespace qtune {

@@ -16,18 +16,15 @@
 #include <string>
 #include <vector>
 
+#include "qtune/measurement.hpp"
 #include "qtune/metric.hpp"
 
 namespace qtune {
 
-/// Which number a sweep minimises (latency, memory) or maximises (qps).
-enum class objective_kind { latency_p50, latency_p99, qps, memory };
 std::string to_string(objective_kind o);
 /// "latency_p50" | "latency_p99" | "qps" | "memory"; throws qtune::error otherwise.
 objective_kind parse_objective(const std::string& name);
 
-/// Which recall steers auto-ef and the recommendation.
-enum class recall_measure { ids, distance };
 
 struct dataset_spec {
   std::filesystem::path base;                ///< base vectors (format by extension)

@@ -7,6 +7,7 @@
 
 #include "cli/command.hpp"
 #include "qtune/param_file.hpp"
+#include "qtune/sweep_spec.hpp"
 
 namespace {
 

@@ -1,6 +1,7 @@
 // recommended.yaml: written for a reviewer (comments say what each number means and how it was
 // measured), read back by load_param_file() so the library can open an index from it.
 #include "qtune/param_file.hpp"
+#include "qtune/sweep_spec.hpp"
 
 #include <yaml-cpp/yaml.h>
 

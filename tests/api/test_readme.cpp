@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "qtune/param_file.hpp"
 #include "qtune/qtune.hpp"
 #include "test_data.hpp"
 

@@ -28,9 +28,7 @@ const std::map<std::string, std::set<std::string>>& allowed() {
       {"codec", {"ground_truth", "dataset", "kernels", "core", "util"}},  // ground_truth: knn_result
       {"index", {"codec", "ground_truth", "dataset", "kernels", "core", "util"}},
       {"tune", {"index", "codec", "ground_truth", "dataset", "kernels", "core", "util"}},
-      // api: qtune/qtune.hpp names recommended_params (qtune/param_file.hpp, in tune) as its
-      // configuration; it calls nothing of tune (qtune_core links without qtune_tune).
-      {"api", {"tune", "index", "codec", "ground_truth", "dataset", "kernels", "core", "util"}},
+      {"api", {"index", "codec", "ground_truth", "dataset", "kernels", "core", "util"}},
       {"weights", {"codec", "core", "util"}},
       {"report", {"tune", "weights", "index", "codec", "ground_truth", "dataset", "core", "util"}},
       {"cli", {"report", "weights", "api", "tune", "index", "codec", "ground_truth", "dataset", "kernels", "core",
@@ -47,6 +45,7 @@ const std::map<std::string, std::string>& public_header_owner() {
       {"simd.hpp", "core"},           {"metric.hpp", "core"},        {"version.hpp", "core"},
       {"dataset.hpp", "dataset"},     {"ground_truth.hpp", "ground_truth"}, {"codec.hpp", "codec"},
       {"index.hpp", "index"},         {"qtune.hpp", "api"},          {"param_file.hpp", "tune"},
+      {"measurement.hpp", "index"},   {"params.hpp", "index"},  // plain data over index_config
       {"recommend.hpp", "tune"},      {"sweep.hpp", "tune"},         {"sweep_spec.hpp", "tune"},
       {"sweep_steps.hpp", "tune"},    {"sweep_shard.hpp", "tune"},   {"weights.hpp", "weights"},
   };

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "qtune/param_file.hpp"
 #include "qtune/qtune.hpp"
 #include "search_service.hpp"
 #include "data_dir.hpp"

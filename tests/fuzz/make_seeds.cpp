@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "qtune/param_file.hpp"
 #include "qtune/qtune.hpp"
 #include "qtune/sweep_spec.hpp"
 #include "qtune/weights.hpp"

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "qtune/param_file.hpp"
 #include "qtune/qtune.hpp"
 #include "search_service.hpp"
 #include "test_data.hpp"
