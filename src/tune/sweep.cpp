@@ -43,10 +43,10 @@ std::vector<measured_point> resumed_points(const std::filesystem::path& jsonl, c
 }  // namespace
 
 sweep_outcome run_sweep(const sweep_spec& spec, const sweep_options& options) {
-  if (spec.fidelity.enabled) return sweep_detail::run_multi_fidelity(spec, options);
+  if (spec.fidelity.enabled) return detail::run_multi_fidelity(spec, options);
   QTUNE_CHECK(!options.no_confirm, spec.file.string(),
               ": --no-confirm applies to multi-fidelity sweeps only (this spec has no fidelity: key)");
-  const auto t_start = sweep_detail::clock_type::now();
+  const auto t_start = detail::clock_type::now();
   const progress_sink progress{options};
   sweep_context_options co;
   co.with_truth = !options.dry_run;
@@ -57,7 +57,7 @@ sweep_outcome run_sweep(const sweep_spec& spec, const sweep_options& options) {
     sweep_outcome out;
     out.output_dir = output_dir_of(spec);
     out.plan_text = plan.text;
-    out.seconds = sweep_detail::seconds_since(t_start);
+    out.seconds = detail::seconds_since(t_start);
     return out;
   }
 
@@ -67,7 +67,7 @@ sweep_outcome run_sweep(const sweep_spec& spec, const sweep_options& options) {
   if (options.remeasure_noisy) std::erase_if(initial, [](const measured_point& p) { return p.noisy; });
   const std::size_t resumed = initial.size();
   results_log log(dir / "results.jsonl", std::move(initial));
-  sweep_detail::write_validation_rows(ctx, dir);
+  detail::write_validation_rows(ctx, dir);
   std::filesystem::create_directories(dir / "neighbors");
   if (resumed) progress(0, plan.progress_total, "resuming: " + std::to_string(resumed) + " points already measured");
 
@@ -96,7 +96,7 @@ sweep_outcome run_sweep(const sweep_spec& spec, const sweep_options& options) {
   sweep_outcome out = finalize_sweep(ctx, log.points(), interrupted, dir, options.write_report);
   out.plan_text = plan.text;
   out.points_resumed = resumed;
-  out.seconds = sweep_detail::seconds_since(t_start);
+  out.seconds = detail::seconds_since(t_start);
   return out;
 }
 
@@ -147,9 +147,9 @@ review_outcome review_measure(const recommended_params& p, const sweep_spec& spe
   out.load_before = load_average_1min();
   progress(0, "build " + cfg.describe_build() + " ...");
   std::unique_ptr<index> ix = make_index(cfg, ctx.dim());
-  const auto t0 = sweep_detail::clock_type::now();
+  const auto t0 = detail::clock_type::now();
   ix->build(ctx.base().view());
-  const double build_s = sweep_detail::seconds_since(t0);
+  const double build_s = detail::seconds_since(t0);
   progress(4, "measuring " + cfg.describe_build() + " ef=" + std::to_string(cfg.ef_search));
   out.measured = measure_point(ctx, *ix, cfg, build_s, &out.validation_found);
   out.load_after = load_average_1min();

@@ -19,14 +19,14 @@
 
 namespace qtune {
 
-namespace sweep_detail {
+namespace detail {
 
 float exact_distance(const float* x, const float* q, std::size_t dim, metric m) {
   const detail::f64_kernels f64 = detail::f64_kernels_active();
   return static_cast<float>(compute_metric(m) == metric::l2 ? f64.l2(x, q, dim) : 1.0 - f64.ip(x, q, dim));
 }
 
-}  // namespace sweep_detail
+}  // namespace detail
 
 std::string host_name() {
   char buf[256] = {};
@@ -41,7 +41,7 @@ double load_average_1min() {
 
 namespace {
 
-using sweep_detail::exact_distance;
+using detail::exact_distance;
 
 knn_result select_rows(const knn_result& r, const std::vector<std::size_t>& rows) {
   knn_result out;

@@ -20,7 +20,7 @@ struct knn_result;
 struct work_unit;
 }
 
-namespace qtune::sweep_detail {
+namespace qtune::detail {
 
 using clock_type = std::chrono::steady_clock;
 
@@ -54,4 +54,4 @@ void check_build_memory(const sweep_context& ctx, const work_unit& u, std::size_
 /// DIR/validation_queries.txt: the rows of the query file held out, in neighbours-file order.
 void write_validation_rows(const sweep_context& ctx, const std::filesystem::path& dir);
 
-}  // namespace qtune::sweep_detail
+}  // namespace qtune::detail

@@ -21,7 +21,7 @@
 #include "tune/fidelity.hpp"
 #include "tune/sweep_detail.hpp"
 
-namespace qtune::sweep_detail {
+namespace qtune::detail {
 
 namespace {
 
@@ -513,4 +513,4 @@ sweep_outcome run_multi_fidelity(const sweep_spec& spec, const sweep_options& op
   return out;
 }
 
-}  // namespace qtune::sweep_detail
+}  // namespace qtune::detail

@@ -23,11 +23,11 @@
 // at full size). read_results_jsonl() skips them; read_ef_scaling() reads the latter.
 #include "qtune/sweep.hpp"
 
-namespace qtune::sweep_detail {
+namespace qtune::detail {
 
 /// Runs a spec with spec.fidelity.enabled. options.dry_run returns the plan with both time
 /// estimates (exhaustive and multi-fidelity); options.no_confirm stops after the sample levels
 /// and writes an extrapolated recommendation marked measured.at_full_size: false.
 sweep_outcome run_multi_fidelity(const sweep_spec& spec, const sweep_options& options);
 
-}  // namespace qtune::sweep_detail
+}  // namespace qtune::detail

@@ -42,7 +42,7 @@ void write_sweep_report(const sweep_context& ctx, const report_writer& writer, c
 
 }  // namespace
 
-void sweep_detail::write_validation_rows(const sweep_context& ctx, const std::filesystem::path& dir) {
+void detail::write_validation_rows(const sweep_context& ctx, const std::filesystem::path& dir) {
   std::string rows = "# rows (0-based) of " + std::filesystem::absolute(ctx.spec().dataset.queries).string() +
                      " held out as validation queries, in the order of neighbors/*.ivecs\n";
   for (std::size_t r : ctx.validation_rows()) rows += std::to_string(r) + "\n";
@@ -82,7 +82,7 @@ void recommend_and_write(const sweep_context& ctx, const report_writer& writer, 
   recommended_params rp = make_recommended_params(ctx, best);
   if (fidelity) rp.search_cost = fidelity->cost;
   write_param_file(param_path, rp);
-  const std::filesystem::path nb = sweep_detail::neighbors_file(out.output_dir / "neighbors", best.key());
+  const std::filesystem::path nb = detail::neighbors_file(out.output_dir / "neighbors", best.key());
   if (std::filesystem::exists(nb)) {
     std::ifstream in(nb, std::ios::binary);
     std::ostringstream bytes;
@@ -138,7 +138,7 @@ sweep_outcome finalize_sweep(const sweep_context& ctx, std::vector<measured_poin
   // A multi-fidelity recommendation is confirmed at full size: never from a sampled point.
   if (fidelity) std::erase_if(out.points, [&](const measured_point& p) { return p.n_base != ctx.base().rows(); });
   std::filesystem::create_directories(output_dir);
-  sweep_detail::write_validation_rows(ctx, output_dir);
+  detail::write_validation_rows(ctx, output_dir);
   write_results_csv(output_dir / "results.csv", out.points);
   write_pareto_csv(output_dir / "pareto.csv", out.points, ctx.spec());
   const std::string warning = noisy_warning(out.points);

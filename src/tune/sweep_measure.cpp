@@ -20,9 +20,9 @@
 
 namespace qtune {
 
-using sweep_detail::clock_type;
-using sweep_detail::measure_latency;
-using sweep_detail::seconds_since;
+using detail::clock_type;
+using detail::measure_latency;
+using detail::seconds_since;
 
 namespace {
 
@@ -57,7 +57,7 @@ void exact_distances(const sweep_context& ctx, knn_result& found, const vectors&
       const std::int32_t id = found.ids[q * found.k + j];
       found.distances[q * found.k + j] =
           id < 0 ? std::numeric_limits<float>::infinity()
-                 : sweep_detail::exact_distance(ctx.base().row(static_cast<std::size_t>(id)), queries.row(q),
+                 : detail::exact_distance(ctx.base().row(static_cast<std::size_t>(id)), queries.row(q),
                                                 ctx.dim(), ctx.spec().dataset.distance);
     }
 }
@@ -200,7 +200,7 @@ void unit_runner::measure_setting(index& ix, std::size_t ef, std::size_t rr, boo
     // (tests/tune/check_recall.py); written before the point's results line.
     int_matrix ids;
     ids.rows = val.nq, ids.dim = val.k, ids.values = std::move(val.ids);
-    write_ivecs(sweep_detail::neighbors_file(o_.neighbors_dir, p.key()), ids);
+    write_ivecs(detail::neighbors_file(o_.neighbors_dir, p.key()), ids);
   }
   p.auto_found = is_auto;
   p.auto_probes = is_auto ? probes : 0;
@@ -226,7 +226,7 @@ unit_result unit_runner::run() {
   }
   if (stopped()) return out_.interrupted = true, out_;
   progress(label() + " ...");
-  sweep_detail::check_build_memory(ctx_, u_, ctx_.base().rows());
+  detail::check_build_memory(ctx_, u_, ctx_.base().rows());
   std::unique_ptr<index> ix = make_index(u_.build, ctx_.dim());
   const auto t0 = clock_type::now();
   ix->build(ctx_.base().view());
@@ -301,7 +301,7 @@ unit_result measure_unit(const sweep_context& ctx, const work_unit& unit, const 
   return r.run();
 }
 
-void sweep_detail::measure_latency(const sweep_context& ctx, const index& ix, measured_point& p, knn_result& single) {
+void detail::measure_latency(const sweep_context& ctx, const index& ix, measured_point& p, knn_result& single) {
   const sweep_spec& spec = ctx.spec();
   const vectors& tuning = ctx.tuning();
   const std::size_t k = spec.k, nq = tuning.rows();
@@ -336,7 +336,7 @@ void sweep_detail::measure_latency(const sweep_context& ctx, const index& ix, me
   p.qps_batch = summarize(qpsb);
 }
 
-void sweep_detail::check_build_memory(const sweep_context& ctx, const work_unit& u, std::size_t rows) {
+void detail::check_build_memory(const sweep_context& ctx, const work_unit& u, std::size_t rows) {
   if (!u.build.is_hnsw()) return;
   const std::size_t dim = ctx.dim();
   const bool lossy = !(parse_codec_spec(u.build.codec) == parse_codec_spec("fp32"));
