@@ -9,8 +9,8 @@
 #include "qtune/progress.hpp"
 #include "qtune/sweep_steps.hpp"
 #include "tune/review.hpp"
-#include "tune/sweep_fidelity.hpp"
 #include "tune/sweep_detail.hpp"
+#include "tune/sweep_fidelity.hpp"
 
 namespace qtune {
 
