@@ -2,6 +2,7 @@
 // Where tests find the real datasets: $QTUNE_DATA_DIR, default <source>/../shared/data.
 // A missing set skips the test, unless QTUNE_REQUIRE_DATA=1 (CI), where it fails.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -39,6 +40,17 @@ inline void write_clustered_set(const std::filesystem::path& dir, unsigned seed)
   const auto base = make(nb), queries = make(nq);
   write_fvecs(dir / "base.fvecs", {base.data(), nb, dim, dim});
   write_fvecs(dir / "queries.fvecs", {queries.data(), nq, dim, dim});
+}
+
+/// An empty folder for the running test: <tmp>/<prefix><test name>_<pid>, removed first if it
+/// exists (a fixture's SetUp; its TearDown removes it).
+inline std::filesystem::path fresh_test_dir(const std::string& prefix) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      (prefix + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 /// The message of the qtune::error that f() throws, or "" when it throws none.

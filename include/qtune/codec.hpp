@@ -139,6 +139,8 @@ struct codec_spec {
   /// Canonical spelling (default sq range without suffix), e.g. "rot,pq16x8", "sq4".
   std::string to_string() const;
   bool operator==(const codec_spec&) const = default;
+  /// The codes are the float rows themselves (plain fp32): rerank and a float graph add nothing.
+  bool lossless() const { return kind == codec_family::fp32 && !rotate; }
 };
 /// Parses a codec name (case-insensitive, spaces ignored); throws qtune::error naming it.
 codec_spec parse_codec_spec(std::string_view name);

@@ -51,6 +51,9 @@ recommend_policy policy_of(const sweep_spec& spec);
 
 /// The objective value of a point, as a number where smaller is better (qps negated).
 double objective_cost(const measured_point& p, const recommend_policy& policy);
+/// Its range over the point's repetitions ({best, worst} repetition, as objective_cost orders
+/// them; memory has no spread): the interval multi-fidelity halving compares.
+interval objective_range(const measured_point& p, const recommend_policy& policy);
 /// Memory the budget and the memory objective count.
 std::size_t counted_bytes(const measured_point& p, const recommend_policy& policy);
 double tuning_recall(const measured_point& p, recall_measure by);

@@ -177,6 +177,17 @@ double objective_cost(const measured_point& p, const recommend_policy& policy) {
   return 0;
 }
 
+interval objective_range(const measured_point& p, const recommend_policy& policy) {
+  switch (policy.objective) {
+    case objective_kind::latency_p50: return {p.latency_p50_us.min, p.latency_p50_us.max};
+    case objective_kind::latency_p99: return {p.latency_p99_us.min, p.latency_p99_us.max};
+    case objective_kind::qps: return {-p.qps_single.max, -p.qps_single.min};
+    case objective_kind::memory: break;
+  }
+  const double c = objective_cost(p, policy);
+  return {c, c};
+}
+
 double tuning_recall(const measured_point& p, recall_measure by) {
   return by == recall_measure::ids ? p.tuning_recall_ids.value : p.tuning_recall_distance.value;
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -125,14 +126,14 @@ measured_point from_json_line(const std::string& line) {
 
 namespace {
 
-/// A {"record": ...} line (a multi-fidelity decision), not a measured point. A half-written
-/// line is neither (it fails to parse and is handled as a point line).
-bool is_record_line(const std::string& line, std::string* kind = nullptr) {
-  if (line.find("\"record\"") == std::string::npos) return false;
-  const json j = json::parse(line, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("record") || !j["record"].is_string()) return false;
-  if (kind) *kind = j["record"].get<std::string>();
-  return true;
+/// The object of a {"record": ...} line (a multi-fidelity decision), not a measured point;
+/// nothing for any other line. A half-written line is no record (it fails to parse and is
+/// handled as a point line).
+std::optional<json> record_of(const std::string& line) {
+  if (line.find("\"record\"") == std::string::npos) return std::nullopt;
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("record") || !j["record"].is_string()) return std::nullopt;
+  return j;
 }
 
 }  // namespace
@@ -152,11 +153,12 @@ std::vector<ef_scaling> read_ef_scaling(const std::filesystem::path& path) {
   std::vector<ef_scaling> out;
   std::ifstream in(path, std::ios::binary);
   if (!in) return out;
-  std::string line, kind;
+  std::string line;
   for (std::size_t no = 1; std::getline(in, line); ++no) {
-    if (!is_record_line(line, &kind) || kind != "ef_scaling") continue;
+    const std::optional<json> record = record_of(line);
+    if (!record || (*record)["record"] != "ef_scaling") continue;
     try {
-      const json j = json::parse(line);
+      const json& j = *record;
       ef_scaling s;
       s.arm = j.at("arm").get<std::string>();
       for (const auto& e : j.at("ef_needed_by_level"))
@@ -166,7 +168,7 @@ std::vector<ef_scaling> read_ef_scaling(const std::filesystem::path& path) {
       s.lo = j.at("ef_interval").at(0).get<double>();
       s.hi = j.at("ef_interval").at(1).get<double>();
       s.exponent = j.at("ef_exponent").get<double>();
-      if (j.contains("ef_measured")) s.measured = j["ef_measured"].get<std::size_t>();
+      if (j.contains("ef_measured")) s.measured = j.at("ef_measured").get<std::size_t>();
       std::erase_if(out, [&](const ef_scaling& o) { return o.arm == s.arm; });  // the later record wins
       out.push_back(std::move(s));
     } catch (const json::exception& e) {
@@ -184,7 +186,7 @@ std::vector<measured_point> read_results_jsonl(const std::filesystem::path& path
   std::vector<std::pair<std::size_t, std::string>> lines;  // (line number, text)
   std::string line;
   for (std::size_t no = 1; std::getline(in, line); ++no)
-    if (!line.empty() && !is_record_line(line)) lines.emplace_back(no, line);
+    if (!line.empty() && !record_of(line)) lines.emplace_back(no, line);
   std::map<std::string, std::size_t> by_key;
   for (std::size_t i = 0; i < lines.size(); ++i) {
     measured_point p;

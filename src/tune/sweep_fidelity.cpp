@@ -6,13 +6,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <iomanip>
 #include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
 
-#include "qtune/codec.hpp"
 #include "qtune/error.hpp"
 #include "qtune/param_file.hpp"
 #include "qtune/progress.hpp"
@@ -26,12 +24,6 @@ namespace qtune::detail {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-std::string fmt(double v, int prec) {
-  std::ostringstream o;
-  o << std::fixed << std::setprecision(prec) << v;
-  return o.str();
-}
 
 /// One arm: a build of the plan with one rerank factor; what the levels found for it.
 struct arm {
@@ -57,29 +49,12 @@ std::vector<double> level_fractions(const sweep_spec& spec, std::size_t n) {
   return f;
 }
 
-/// The objective's cost and interval (over repetitions) of a measured level point, as
-/// successive_halving compares them: smaller is better.
-void cost_of(const sweep_spec& spec, const measured_point& p, fidelity::level_result& r) {
-  const stat3* s = &p.latency_p50_us;
-  switch (spec.objective) {
-    case objective_kind::latency_p50: break;
-    case objective_kind::latency_p99: s = &p.latency_p99_us; break;
-    case objective_kind::qps:
-      r.cost = -p.qps_single.median, r.cost_lo = -p.qps_single.max, r.cost_hi = -p.qps_single.min;
-      return;
-    case objective_kind::memory:
-      r.cost = r.cost_lo = r.cost_hi =
-          static_cast<double>(spec.memory_counts_rerank ? p.total_bytes() : p.resident_bytes);
-      return;
-  }
-  r.cost = s->median, r.cost_lo = s->min, r.cost_hi = s->max;
-}
-
 class driver {
  public:
   driver(const sweep_context& ctx, const sweep_plan& plan, const sweep_options& options, double setup_seconds)
       : ctx_(ctx), spec_(ctx.spec()), plan_(plan), opt_(options), setup_seconds_(setup_seconds),
-        n_(ctx.base().rows()), fractions_(level_fractions(spec_, n_)), dir_(output_dir_of(spec_)) {
+        n_(ctx.base().rows()), fractions_(level_fractions(spec_, n_)),
+        ids_(fidelity::nested_sample_ids(n_, fractions_, spec_.seed)), dir_(output_dir_of(spec_)) {
     for (std::size_t u = 0; u < plan.units.size(); ++u)
       for (std::size_t rr : plan.units[u].reranks) {
         arm a;
@@ -100,10 +75,10 @@ class driver {
     std::ostringstream o;
     o << plan_.text << "  multi-fidelity: levels";
     for (std::size_t l = 0; l < fractions_.size(); ++l)
-      o << " " << fmt(100 * fractions_[l], 0) << "% (" << level_rows(l) << " rows)";
+      o << " " << fixed(100 * fractions_[l], 0) << "% (" << ids_[l].size() << " rows)";
     o << ", " << arms_.size() << " arms (build x rerank)\n"
-      << "  estimated time, exhaustive (every build at full size): ~" << fmt(exhaustive, 0) << " s\n"
-      << "  estimated time, multi-fidelity (if a third of the arms survive each level): ~" << fmt(mf, 0) << " s\n";
+      << "  estimated time, exhaustive (every build at full size): ~" << fixed(exhaustive, 0) << " s\n"
+      << "  estimated time, multi-fidelity (if a third of the arms survive each level): ~" << fixed(mf, 0) << " s\n";
     return o.str();
   }
 
@@ -114,8 +89,6 @@ class driver {
         if (p.spec_hash == ctx_.spec_hash() && p.n_base == n_) initial.push_back(std::move(p));
     std::filesystem::create_directories(dir_ / "neighbors");
     log_.emplace(dir_ / "results.jsonl", std::move(initial));  // level records are redone by this run
-    write_validation_rows(ctx_, dir_);
-    ids_ = fidelity::nested_sample_ids(n_, fractions_, spec_.seed);
     for (std::size_t l = 0; l + 1 < fractions_.size() && !interrupted_; ++l) {
       run_level(l);
       if (const std::optional<std::size_t> from = revive(l))
@@ -131,14 +104,15 @@ class driver {
   }
 
  private:
-  std::size_t level_rows(std::size_t l) const {
-    return std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(fractions_[l] * static_cast<double>(n_))));
-  }
   std::size_t ef_min(std::size_t rerank) const { return spec_.k * std::max<std::size_t>(rerank, 1); }
   bool stopped() const { return opt_.stop && opt_.stop->load(); }
   void progress(const std::string& msg, bool is_result = false) const {
     if (opt_.on_progress) opt_.on_progress({0, 0, msg, is_result});
     else if (progress_enabled()) report_progress(progress_event{"sweep", 0, 0, msg, is_result, false});
+  }
+  /// What every fidelity_level record of arm `a` at level l starts with.
+  json level_fields(std::size_t l, const arm& a) const {
+    return json{{"level", l}, {"fraction", fractions_[l]}, {"n_base", ids_[l].size()}, {"arm", a.name}};
   }
   /// A {"record": kind, ...} line in results.jsonl, beside the points.
   void record(const std::string& kind, const json& fields) {
@@ -167,13 +141,13 @@ class driver {
   const double setup_seconds_;
   const std::size_t n_;
   const std::vector<double> fractions_;
+  const std::vector<std::vector<std::size_t>> ids_;  ///< rows of each level (nested)
   const std::filesystem::path dir_;
   const clock_type::time_point start_ = clock_type::now();
   std::vector<arm> arms_;
-  std::vector<std::vector<std::size_t>> ids_;
   std::optional<results_log> log_;
   bool interrupted_ = false;
-  std::map<std::size_t, std::vector<double>> level_build_s_;  // unit -> build seconds per level
+  std::map<std::size_t, std::map<std::size_t, double>> level_build_s_;  // unit -> level -> build seconds
   std::map<std::size_t, double> full_build_s_, full_search_s_;  // unit -> at full size
   std::vector<ef_scaling> scaling_;
 };
@@ -201,16 +175,16 @@ void driver::run_level(std::size_t l) {
     const auto t0 = clock_type::now();
     ix->build(base_l.view());
     const double build_s = seconds_since(t0);
-    level_build_s_[u].push_back(build_s);
+    level_build_s_[u][l] = build_s;
     for (std::size_t a : mine) {
       results.push_back(measure_arm(arms_[a], *ix, base_l, truth_l, build_s));
       who.push_back(a);
       const arm& A = arms_[a];
       progress("level " + std::to_string(l + 1) + " " + wu.describe() + " @ " + std::to_string(nl) + " rows" +
                    (A.rerank ? " rerank " + std::to_string(A.rerank) : std::string()) + ": efSearch " +
-                   std::to_string(A.last.config.ef_search) + ", recall " + fmt(A.last.tuning_recall_ids.value, 4) +
-                   (results.back().reached ? ", cost " + fmt(results.back().cost, 1) + " [" +
-                                                 fmt(results.back().cost_lo, 1) + ", " + fmt(results.back().cost_hi, 1) + "]"
+                   std::to_string(A.last.config.ef_search) + ", recall " + fixed(A.last.tuning_recall_ids.value, 4) +
+                   (results.back().reached ? ", cost " + fixed(results.back().cost, 1) + " [" +
+                                                 fixed(results.back().cost_lo, 1) + ", " + fixed(results.back().cost_hi, 1) + "]"
                                            : std::string(" (target not reached)")),
                true);
     }
@@ -285,11 +259,13 @@ fidelity::level_result driver::measure_arm(arm& a, index& ix, const vectors& bas
     const index_memory mem = ix.memory();
     p.resident_bytes = mem.resident_bytes;
     p.rerank_bytes = a.rerank ? mem.rerank_bytes : 0;
-    cost_of(spec_, p, lr);
-    a.cost = lr.cost;
+    const recommend_policy policy = policy_of(spec_);
+    const interval range = objective_range(p, policy);
+    lr.cost = a.cost = objective_cost(p, policy);
+    lr.cost_lo = range.lo, lr.cost_hi = range.hi;
     // the budget binds at full size: scale the memory of nl rows up to n
-    const double bytes = static_cast<double>(spec_.memory_counts_rerank ? p.total_bytes() : p.resident_bytes) *
-                         static_cast<double>(n_) / static_cast<double>(nl);
+    const double bytes = static_cast<double>(counted_bytes(p, policy)) * static_cast<double>(n_) /
+                         static_cast<double>(nl);
     lr.fits_budget = spec_.memory_budget == 0 || bytes <= static_cast<double>(spec_.memory_budget);
   }
   a.search_seconds.push_back(seconds_since(t0));
@@ -309,20 +285,18 @@ void driver::decide(std::size_t l, const std::vector<fidelity::level_result>& re
     a.alive = d[i].keep;
     if (!a.alive) a.dropped_at = l;
     kept += a.alive ? 1 : 0;
-    record("fidelity_level", json{{"level", l},
-                                  {"fraction", fractions_[l]},
-                                  {"n_base", ids_[l].size()},
-                                  {"arm", a.name},
-                                  {"ef_search_needed", a.last.config.ef_search},
-                                  {"reached", results[i].reached},
-                                  {"tuning_recall", a.last.tuning_recall_ids.value},
-                                  {"objective", to_string(spec_.objective)},
-                                  {"cost", results[i].cost},
-                                  {"cost_interval", {results[i].cost_lo, results[i].cost_hi}},
-                                  {"build_seconds", a.last.build_seconds},
-                                  {"search_seconds", a.search_seconds.back()},
-                                  {"decision", d[i].keep ? "keep" : "drop"},
-                                  {"reason", d[i].reason}});
+    json j = level_fields(l, a);
+    j.update(json{{"ef_search_needed", a.last.config.ef_search},
+                  {"reached", results[i].reached},
+                  {"tuning_recall", a.last.tuning_recall_ids.value},
+                  {"objective", to_string(spec_.objective)},
+                  {"cost", results[i].cost},
+                  {"cost_interval", {results[i].cost_lo, results[i].cost_hi}},
+                  {"build_seconds", a.last.build_seconds},
+                  {"search_seconds", a.search_seconds.back()},
+                  {"decision", d[i].keep ? "keep" : "drop"},
+                  {"reason", d[i].reason}});
+    record("fidelity_level", j);
     if (!a.alive) progress("  " + a.name + ": " + d[i].reason);
   }
   progress("level " + std::to_string(l + 1) + ": kept " + std::to_string(kept) + " of " + std::to_string(d.size()) +
@@ -341,14 +315,11 @@ std::optional<std::size_t> driver::revive(std::size_t l) {
     if (!a.alive && a.reached && !a.revived) {
       a.alive = a.revived = true;
       from = std::min(from.value_or(l), a.dropped_at + 1);
-      record("fidelity_level", json{{"level", l},
-                                    {"fraction", fractions_[l]},
-                                    {"n_base", ids_[l].size()},
-                                    {"arm", a.name},
-                                    {"decision", "revive"},
-                                    {"reason", "revived: no arm reached the target at this level; it was dropped "
-                                               "as dominated at level " + std::to_string(a.dropped_at) +
-                                               ", where it did reach it"}});
+      json j = level_fields(l, a);
+      j.update(json{{"decision", "revive"},
+                    {"reason", "revived: no arm reached the target at this level; it was dropped as dominated "
+                               "at level " + std::to_string(a.dropped_at) + ", where it did reach it"}});
+      record("fidelity_level", j);
     }
   if (from)
     progress("level " + std::to_string(l + 1) + ": no arm reached the target; the arms dropped earlier as dominated "
@@ -380,8 +351,8 @@ sweep_outcome driver::extrapolated_answer() {
   o.status = sweep_status::recommended;
   o.recommended = p;
   o.summary = "!!! --no-confirm: EXTRAPOLATED, NOT MEASURED AT FULL SIZE (measured.at_full_size: false): " +
-              p.describe() + " -- efSearch " + fmt(best->pred.ef, 1) + " predicted for " + std::to_string(n_) +
-              " vectors, interval [" + fmt(best->pred.lo, 0) + ", " + fmt(best->pred.hi, 0) + "], from " +
+              p.describe() + " -- efSearch " + fixed(best->pred.ef, 1) + " predicted for " + std::to_string(n_) +
+              " vectors, interval [" + fixed(best->pred.lo, 0) + ", " + fixed(best->pred.hi, 0) + "], from " +
               std::to_string(best->curves.size()) + " sample levels; the upper end is written. Run without " +
               "--no-confirm to measure it.\nwrote " + (dir_ / "recommended.yaml").string();
   return o;
@@ -449,7 +420,7 @@ double driver::exhaustive_estimate() const {
     if (first > 0) ratios.push_back(full_s / first);
   }
   std::sort(ratios.begin(), ratios.end());
-  const double n = static_cast<double>(n_), n0 = static_cast<double>(ids_.empty() ? n_ : ids_.front().size());
+  const double n = static_cast<double>(n_), n0 = static_cast<double>(ids_.front().size());
   const double ratio = ratios.empty() ? n / n0 : ratios[ratios.size() / 2];
   double total = setup_seconds_;
   for (std::size_t u = 0; u < plan_.units.size(); ++u) {
@@ -459,8 +430,9 @@ double driver::exhaustive_estimate() const {
     }
     const auto it = level_build_s_.find(u);
     if (it == level_build_s_.end() || it->second.empty()) continue;
-    const double nl = static_cast<double>(ids_[it->second.size() - 1].size());
-    total += it->second.back() * (n / nl) * std::log(n) / std::log(std::max(nl, 2.0));
+    const auto [last_level, last_s] = *it->second.rbegin();  // its largest sample
+    const double nl = static_cast<double>(ids_[last_level].size());
+    total += last_s * (n / nl) * std::log(n) / std::log(std::max(nl, 2.0));
     for (const arm& a : arms_)
       if (a.unit == u && !a.search_seconds.empty()) total += a.search_seconds.front() * ratio;
   }
@@ -479,9 +451,9 @@ sweep_outcome driver::finish() {
   out.seconds = seconds_since(start_) + setup_seconds_;
   std::ostringstream s;
   s << out.summary << "\nmulti-fidelity: " << arms_.size() << " arms over " << fractions_.size() << " levels; "
-    << full_build_s_.size() << " of " << plan_.units.size() << " builds measured at full size; " << fmt(fs.cost.seconds, 0)
-    << " s vs ~" << fmt(fs.cost.exhaustive_seconds_estimate, 0) << " s estimated for the exhaustive grid ("
-    << fmt(100 * fs.cost.seconds / std::max(fs.cost.exhaustive_seconds_estimate, 1e-9), 0) << "%)";
+    << full_build_s_.size() << " of " << plan_.units.size() << " builds measured at full size; " << fixed(fs.cost.seconds, 0)
+    << " s vs ~" << fixed(fs.cost.exhaustive_seconds_estimate, 0) << " s estimated for the exhaustive grid ("
+    << fixed(100 * fs.cost.seconds / std::max(fs.cost.exhaustive_seconds_estimate, 1e-9), 0) << "%)";
   if (confirmed)
     s << "; full-size efSearch inside the predicted interval for " << inside << " of " << confirmed << " arms";
   out.summary = s.str();

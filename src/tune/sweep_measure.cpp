@@ -339,7 +339,7 @@ void detail::measure_latency(const sweep_context& ctx, const index& ix, measured
 void detail::check_build_memory(const sweep_context& ctx, const work_unit& u, std::size_t rows) {
   if (!u.build.is_hnsw()) return;
   const std::size_t dim = ctx.dim();
-  const bool lossy = !(parse_codec_spec(u.build.codec) == parse_codec_spec("fp32"));
+  const bool lossy = !parse_codec_spec(u.build.codec).lossless();
   const std::size_t bytes = fidelity::estimate_build_bytes(rows, dim, codec_code_size(u.build.codec, dim), u.build.m,
                                                            lossy, u.build.graph_source == "float", u.build.rerank > 0);
   fidelity::check_build_memory(u.describe() + " @ " + std::to_string(rows) + " rows", bytes,

@@ -131,7 +131,7 @@ sweep_plan plan_sweep(const sweep_context& ctx) {
       for (std::size_t efc : spec.grid.ef_construction) {
         index_config b;
         b.kind = "hnsw", b.codec = c, b.m = m, b.ef_construction = efc;
-        const bool lossless = parse_codec_spec(c) == parse_codec_spec("fp32");  // rerank is pointless
+        const bool lossless = parse_codec_spec(c).lossless();  // rerank is pointless
         std::vector<std::size_t> reranks;
         for (std::size_t r : spec.grid.rerank)
           if (r == 0 || !lossless) reranks.push_back(r);

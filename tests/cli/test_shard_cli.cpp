@@ -40,11 +40,7 @@ const std::string tune = QTUNE_TUNE_BINARY;
 struct cli_shard : ::testing::Test {
   fs::path dir, spec;
   void SetUp() override {
-    dir = fs::temp_directory_path() /
-          ("qtune_shard_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-           std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    dir = qtune::testing::fresh_test_dir("qtune_shard_");
     qtune::testing::write_clustered_set(dir, 3);
     spec = dir / "spec.yaml";
     std::ofstream(spec) << "name: shardtest\ndataset: {base: base.fvecs, queries: queries.fvecs, metric: l2}\n"

@@ -26,13 +26,9 @@ using qtune::testing::error_of;
 struct tune_fidelity_sweep : ::testing::Test {
   fs::path dir;
   void SetUp() override {
-    dir = fs::temp_directory_path() /
-          ("qtune_fid_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-           std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    dir = qtune::testing::fresh_test_dir("qtune_fid_");
   }
-  void TearDown() override { if (!std::getenv("QTUNE_KEEP")) fs::remove_all(dir); }
+  void TearDown() override { fs::remove_all(dir); }
 
   qtune::sweep_spec write_spec(const std::string& text) const {
     std::ofstream(dir / "spec.yaml") << text;

@@ -21,11 +21,7 @@ namespace fs = std::filesystem;
 struct tune_steps : ::testing::Test {
   fs::path dir;
   void SetUp() override {
-    dir = fs::temp_directory_path() /
-          ("qtune_steps_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-           std::to_string(::getpid()));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
+    dir = qtune::testing::fresh_test_dir("qtune_steps_");
     qtune::testing::write_clustered_set(dir, 5);
   }
   void TearDown() override { fs::remove_all(dir); }
