@@ -35,8 +35,9 @@ void dot_u8_i16_batch_avx512vnni(const std::int16_t* w, const std::uint8_t* base
 /// The unvisited neighbours of one level-0 list of uint16 ids: for j < max_degree until the first
 /// id 0xffff (the sentinel), every id whose visited[id] != epoch is appended to out (in list order)
 /// and then marked visited[id] = epoch. Returns how many. The list must hold no id twice (the
-/// layout guarantees it), and visited must have one readable entry past the largest id (the
-/// AVX-512 version reads 32 bits at visited + id).
+/// layout guarantees it), visited must have one readable entry past the largest id (the AVX-512
+/// version reads 32 bits at visited + id), and out must have room for max_degree + 16 entries
+/// (the AVX-512 version stores whole 16-lane vectors).
 using filter_u16_fn = std::size_t (*)(const std::uint16_t* links, std::size_t max_degree, std::uint16_t* visited,
                                       std::uint16_t epoch, std::uint32_t* out) noexcept;
 std::size_t filter_u16_scalar(const std::uint16_t* links, std::size_t max_degree, std::uint16_t* visited,

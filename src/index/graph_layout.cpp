@@ -28,7 +28,7 @@ std::size_t round_up(std::size_t x, std::size_t a) { return (x + a - 1) / a * a;
 struct scratch {
   std::vector<std::uint16_t> visited;
   std::uint16_t epoch = 0;
-  std::vector<graph_hit> pool;         // the ef best so far, sorted by (distance, id)
+  std::vector<std::uint64_t> pool;     // the ef best so far as pool_key()s, ascending
   std::vector<std::uint8_t> expanded;  // per pool entry
   std::vector<std::uint32_t> batch;
   std::vector<float> scores;
@@ -44,6 +44,39 @@ struct scratch {
   }
 };
 thread_local scratch tl_scratch;
+
+/// A (distance, id) pair as one integer with the same order (ties broken by id): the distance's
+/// bits mapped to an unsigned integer that orders as the float does, above the id. Comparing
+/// two keys is one integer compare, with no float branch to mispredict.
+inline std::uint64_t pool_key(float d, std::uint32_t id) noexcept {
+  d += 0.f;  // -0 -> +0: the two compare equal as floats
+  std::uint32_t u;
+  std::memcpy(&u, &d, 4);
+  u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+  return (std::uint64_t(u) << 32) | id;
+}
+inline graph_hit pool_hit(std::uint64_t key) noexcept {
+  std::uint32_t u = static_cast<std::uint32_t>(key >> 32);
+  u = (u & 0x80000000u) ? (u & 0x7fffffffu) : ~u;
+  float d;
+  std::memcpy(&d, &u, 4);
+  return {d, static_cast<std::uint32_t>(key)};
+}
+/// How many of the ascending keys a[0..size) are below key (branch-free binary search).
+inline std::size_t keys_below(const std::uint64_t* a, std::size_t size, std::uint64_t key) noexcept {
+  if (size <= 64) {  // independent compares beat a chain of dependent loads at small ef
+    std::size_t below = 0;
+    for (std::size_t i = 0; i < size; ++i) below += a[i] < key;
+    return below;
+  }
+  const std::uint64_t* base = a;
+  while (size > 1) {
+    const std::size_t half = size / 2;
+    base = base[half] < key ? base + half : base;
+    size -= half;
+  }
+  return static_cast<std::size_t>(base - a) + (*base < key);
+}
 
 struct hit_greater {
   bool operator()(const graph_hit& a, const graph_hit& b) const noexcept { return a > b; }
@@ -89,7 +122,9 @@ void graph_layout::allocate(std::size_t n, std::size_t code_size, std::size_t ma
   links_offset_ = round_up(code_size, id_bytes_);
   const std::size_t record = links_offset_ + max_degree0 * id_bytes_;
   const std::size_t line = round_up(record, 64);
-  stride_ = (line - record) * 8 <= line ? line : round_up(record, 16);
+  // one cache-line-aligned record when that wastes at most 1/8 of it; else packed, 4-byte aligned
+  // (the widest element a codec reads from its codes is a float)
+  stride_ = (line - record) * 8 <= line ? line : round_up(record, 4);
   const std::size_t bytes = std::max<std::size_t>(64, round_up(n * stride_, 64));
   auto* p = static_cast<std::uint8_t*>(std::aligned_alloc(64, bytes));
   if (!p) throw std::bad_alloc();
@@ -128,19 +163,22 @@ graph_layout graph_layout::from_plain(const plain_graph& g, const std::uint8_t* 
   L.max_degree_ = g.max_degree;
   L.entry_ = new_id[g.entry];
   L.max_level_ = g.max_level;
-  L.levels_.resize(n);
-  L.labels_.resize(n);
-  L.upper_offset_.assign(n + 1, 0);
+  std::vector<std::uint8_t> levels(n);
+  std::vector<std::uint32_t> labels(n), upper;
   const std::size_t words = 1 + g.max_degree;
   for (std::uint32_t v = 0; v < n; ++v) {
     const std::uint32_t u = order[v];
-    L.levels_[v] = static_cast<std::uint8_t>(g.levels[u]);
-    L.labels_[v] = g.labels[u];
-    const std::size_t next = std::size_t(L.upper_offset_[v]) + std::size_t(g.levels[u]) * words;
-    QTUNE_CHECK(next < 0xffffffffull, "hnsw layout: upper levels exceed 2^32 words");
-    L.upper_offset_[v + 1] = static_cast<std::uint32_t>(next);
+    levels[v] = static_cast<std::uint8_t>(g.levels[u]);
+    labels[v] = g.labels[u];
+    for (int l = 1; l <= g.levels[u]; ++l) {
+      const std::uint32_t* s = g.upper_list(u, l);
+      const std::size_t at = upper.size();
+      upper.resize(at + words, 0);
+      upper[at] = s[0];
+      for (std::uint32_t j = 0; j < s[0]; ++j) upper[at + 1 + j] = new_id[s[1 + j]];
+    }
   }
-  L.upper_.assign(L.upper_offset_[n], 0);
+  L.set_levels_and_labels(levels, labels, upper);
   for (std::uint32_t v = 0; v < n; ++v) {
     const std::uint32_t u = order[v];
     std::memcpy(L.records_.get() + std::size_t(v) * L.stride_, codes_by_label + std::size_t(g.labels[u]) * code_size,
@@ -162,14 +200,53 @@ graph_layout graph_layout::from_plain(const plain_graph& g, const std::uint8_t* 
       if (L.id_bytes_ == 2) reinterpret_cast<std::uint16_t*>(links)[j] = 0xffff;
       else reinterpret_cast<std::uint32_t*>(links)[j] = 0xffffffffu;
     }
-    for (int l = 1; l <= g.levels[u]; ++l) {
-      const std::uint32_t* s = g.upper_list(u, l);
-      std::uint32_t* d = L.upper_.data() + L.upper_offset_[v] + std::size_t(l - 1) * words;
-      d[0] = s[0];
-      for (std::uint32_t j = 0; j < s[0]; ++j) d[1 + j] = new_id[s[1 + j]];
-    }
   }
   return L;
+}
+
+void graph_layout::set_levels_and_labels(const std::vector<std::uint8_t>& levels,
+                                         const std::vector<std::uint32_t>& labels,
+                                         const std::vector<std::uint32_t>& upper_by_node) {
+  const std::size_t n = levels.size(), words = 1 + max_degree_;
+  labels16_.clear();
+  labels32_.clear();
+  if (n <= 0x10000) labels16_.assign(labels.begin(), labels.end());  // a permutation of 0..n-1
+  else labels32_ = labels;
+  upper_node_.clear();
+  upper_level_.clear();
+  std::vector<std::uint32_t> rank(n, 0xffffffffu);
+  for (std::uint32_t i = 0; i < n; ++i)
+    if (levels[i] > 0) {
+      rank[i] = static_cast<std::uint32_t>(upper_node_.size());
+      upper_node_.push_back(i);
+      upper_level_.push_back(levels[i]);
+    }
+  upper_offset_.assign(upper_node_.size() + 1, 0);
+  for (std::size_t r = 0; r < upper_node_.size(); ++r) {
+    const std::size_t next = std::size_t(upper_offset_[r]) + std::size_t(upper_level_[r]) * words;
+    QTUNE_CHECK(next < 0xffffffffull, "hnsw layout: upper levels exceed 2^32 words");
+    upper_offset_[r + 1] = static_cast<std::uint32_t>(next);
+  }
+  QTUNE_CHECK(upper_by_node.size() == upper_offset_.back(), "hnsw layout: ", upper_by_node.size(),
+              " upper-level words, the levels need ", upper_offset_.back());
+  upper_ = upper_by_node;
+  for (std::size_t at = 0; at < upper_.size(); at += words)
+    for (std::uint32_t j = 0; j < upper_[at]; ++j) upper_[at + 1 + j] = rank[upper_[at + 1 + j]];
+  QTUNE_CHECK(max_level_ == 0 || rank[entry_] != 0xffffffffu, "hnsw layout: the entry point is not on the top level");
+  entry_rank_ = max_level_ > 0 ? rank[entry_] : 0;
+}
+
+int graph_layout::level(std::uint32_t i) const noexcept {
+  const auto it = std::lower_bound(upper_node_.begin(), upper_node_.end(), i);
+  return it != upper_node_.end() && *it == i ? upper_level_[static_cast<std::size_t>(it - upper_node_.begin())] : 0;
+}
+
+std::vector<std::uint32_t> graph_layout::upper_by_node() const {
+  std::vector<std::uint32_t> out(upper_);
+  const std::size_t words = 1 + max_degree_;
+  for (std::size_t at = 0; at < out.size(); at += words)
+    for (std::uint32_t j = 0; j < out[at]; ++j) out[at + 1 + j] = upper_node_[out[at + 1 + j]];
+  return out;
 }
 
 std::size_t graph_layout::degree0(std::uint32_t i) const noexcept {
@@ -191,8 +268,13 @@ plain_graph graph_layout::to_plain() const {
   g.max_degree = max_degree_;
   g.entry = entry_;
   g.max_level = max_level_;
-  g.levels.assign(levels_.begin(), levels_.end());
-  g.labels = labels_;
+  g.levels.resize(n_);
+  g.labels.resize(n_);
+  for (std::uint32_t i = 0; i < n_; ++i) {
+    g.levels[i] = level(i);
+    g.labels[i] = label(i);
+  }
+  const std::vector<std::uint32_t> upper = upper_by_node();
   g.degree0.resize(n_);
   g.links0.assign(n_ * max_degree0_, 0);
   g.upper.resize(n_);
@@ -202,9 +284,10 @@ plain_graph graph_layout::to_plain() const {
     for (std::size_t j = 0; j < d; ++j)
       g.links0[std::size_t(i) * max_degree0_ + j] =
           id_bytes_ == 2 ? links0<std::uint16_t>(i)[j] : links0<std::uint32_t>(i)[j];
-    g.upper[i].assign(upper_.begin() + static_cast<std::ptrdiff_t>(upper_offset_[i]),
-                      upper_.begin() + static_cast<std::ptrdiff_t>(upper_offset_[i + 1]));
   }
+  for (std::size_t r = 0; r < upper_node_.size(); ++r)
+    g.upper[upper_node_[r]].assign(upper.begin() + static_cast<std::ptrdiff_t>(upper_offset_[r]),
+                                   upper.begin() + static_cast<std::ptrdiff_t>(upper_offset_[r + 1]));
   return g;
 }
 
@@ -215,21 +298,23 @@ std::vector<std::uint8_t> graph_layout::codes_by_internal() const {
 }
 
 std::size_t graph_layout::memory_bytes() const noexcept {
-  return n_ * stride_ + upper_.size() * sizeof(std::uint32_t) + upper_offset_.size() * sizeof(std::uint32_t) +
-         labels_.size() * sizeof(std::uint32_t) + levels_.size() + norms_.size() * sizeof(float);
+  return n_ * stride_ + labels16_.size() * sizeof(std::uint16_t) + labels32_.size() * sizeof(std::uint32_t) +
+         (upper_.size() + upper_offset_.size() + upper_node_.size()) * sizeof(std::uint32_t) + upper_level_.size() +
+         norms_.size() * sizeof(float);
 }
 
 template <class Scorer>
 std::uint32_t graph_layout::greedy_upper(const Scorer& score, float& dist) const {
-  std::uint32_t cur = entry_;
-  dist = score.one(cur);
+  dist = score.one(entry_);
+  if (max_level_ == 0) return entry_;
+  std::uint32_t cur = entry_rank_;  // upper levels link nodes by their rank among upper nodes
   for (int level = max_level_; level > 0; --level) {
     bool changed = true;
     while (changed) {
       changed = false;
       const std::uint32_t* l = upper_list(cur, level);
       for (std::uint32_t j = 0; j < l[0]; ++j) {
-        const float d = score.one(l[1 + j]);
+        const float d = score.one(upper_node_[l[1 + j]]);
         if (d < dist) {
           dist = d;
           cur = l[1 + j];
@@ -238,7 +323,7 @@ std::uint32_t graph_layout::greedy_upper(const Scorer& score, float& dist) const
       }
     }
   }
-  return cur;
+  return upper_node_[cur];
 }
 
 namespace {
@@ -346,9 +431,9 @@ void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<
     s.pool.resize(ef + 1);
     s.expanded.resize(ef + 1);
   }
-  if (s.batch.size() < max_degree0_) s.batch.resize(max_degree0_);
+  if (s.batch.size() < max_degree0_ + 16) s.batch.resize(max_degree0_ + 16);  // + 16: the filter's vector stores
   if (s.scores.size() < max_degree0_) s.scores.resize(max_degree0_);
-  graph_hit* const pool = s.pool.data();
+  std::uint64_t* const pool = s.pool.data();
   std::uint8_t* const expanded = s.expanded.data();
   std::uint32_t* const batch = s.batch.data();
   float* const scores = s.scores.data();
@@ -362,12 +447,12 @@ void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<
 
   float d0;
   const std::uint32_t ep = greedy_upper(score, d0);
-  pool[0] = {d0, ep};
+  pool[0] = pool_key(d0, ep);
   expanded[0] = 0;
   std::size_t size = 1, cursor = 0;
   visited[ep] = epoch;
   while (cursor < size) {
-    const std::uint32_t cur = pool[cursor].second;
+    const std::uint32_t cur = static_cast<std::uint32_t>(pool[cursor]);
     expanded[cursor] = 1;
     const Id* links = links0<Id>(cur);
     std::size_t m = 0;
@@ -390,23 +475,25 @@ void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<
     if (m > 0) {
       score.many(batch, m, scores);
       for (std::size_t j = 0; j < m; ++j) {
-        const graph_hit h{scores[j], batch[j]};
-        if (size == ef && !(h < pool[size - 1])) continue;
-        std::size_t pos = size == ef ? size - 1 : size++;
-        while (pos > 0 && h < pool[pos - 1]) {
-          pool[pos] = pool[pos - 1];
-          expanded[pos] = expanded[pos - 1];
-          --pos;
+        const std::uint64_t key = pool_key(scores[j], batch[j]);
+        if (size == ef && key >= pool[size - 1]) continue;
+        const std::size_t pos = keys_below(pool, size, key);
+        const std::size_t last = size == ef ? size - 1 : size++;  // the worst falls out of a full pool
+        for (std::size_t i = last; i > pos; --i) {  // a few entries: inline, no library call
+          pool[i] = pool[i - 1];
+          expanded[i] = expanded[i - 1];
         }
-        pool[pos] = h;
+        pool[pos] = key;
         expanded[pos] = 0;
-        if (pos < cursor) cursor = pos;
+        cursor = std::min(cursor, pos);
       }
     }
     while (cursor < size && expanded[cursor]) ++cursor;
-    if (cursor < size) _mm_prefetch(reinterpret_cast<const char*>(links0<Id>(pool[cursor].second)), _MM_HINT_T0);
+    if (cursor < size)
+      _mm_prefetch(reinterpret_cast<const char*>(links0<Id>(static_cast<std::uint32_t>(pool[cursor]))), _MM_HINT_T0);
   }
-  out.assign(pool, pool + size);
+  out.resize(size);
+  for (std::size_t i = 0; i < size; ++i) out[i] = pool_hit(pool[i]);
 }
 
 template <class Scorer>
@@ -502,8 +589,14 @@ std::string graph_layout::serialize() const {
   for (std::size_t v : {n_, max_degree0_, max_degree_, code_size_, std::size_t(entry_), std::size_t(max_level_),
                         std::size_t(0)})
     put<std::uint32_t>(out, static_cast<std::uint32_t>(v));
-  out.append(reinterpret_cast<const char*>(levels_.data()), levels_.size());
-  out.append(reinterpret_cast<const char*>(labels_.data()), labels_.size() * 4);
+  std::vector<std::uint8_t> levels(n_);
+  std::vector<std::uint32_t> labels(n_);
+  for (std::uint32_t i = 0; i < n_; ++i) {
+    levels[i] = static_cast<std::uint8_t>(level(i));
+    labels[i] = label(i);
+  }
+  out.append(reinterpret_cast<const char*>(levels.data()), levels.size());
+  out.append(reinterpret_cast<const char*>(labels.data()), labels.size() * 4);
   std::vector<std::uint32_t> deg(n_), links(n_ * max_degree0_, 0);
   for (std::uint32_t i = 0; i < n_; ++i) {
     deg[i] = static_cast<std::uint32_t>(degree0(i));
@@ -512,7 +605,8 @@ std::string graph_layout::serialize() const {
   }
   out.append(reinterpret_cast<const char*>(deg.data()), deg.size() * 4);
   out.append(reinterpret_cast<const char*>(links.data()), links.size() * 4);
-  out.append(reinterpret_cast<const char*>(upper_.data()), upper_.size() * 4);
+  const std::vector<std::uint32_t> upper = upper_by_node();
+  out.append(reinterpret_cast<const char*>(upper.data()), upper.size() * 4);
   for (std::uint32_t i = 0; i < n_; ++i) out.append(reinterpret_cast<const char*>(code(i)), code_size_);
   return out;
 }
@@ -541,15 +635,15 @@ graph_layout graph_layout::deserialize(const std::string& bytes, std::size_t exp
   L.max_degree_ = max_degree;
   L.entry_ = static_cast<std::uint32_t>(entry);
   L.max_level_ = static_cast<int>(max_level);
-  L.levels_.resize(n);
-  r.copy(L.levels_.data(), n, 1, "levels");
+  std::vector<std::uint8_t> levels(n);
+  r.copy(levels.data(), n, 1, "levels");
   std::size_t upper_words = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    QTUNE_CHECK(L.levels_[i] <= max_level, name, ": node ", i, " has level ", int(L.levels_[i]), " above the max level ",
+    QTUNE_CHECK(levels[i] <= max_level, name, ": node ", i, " has level ", int(levels[i]), " above the max level ",
                 max_level);
-    upper_words += std::size_t(L.levels_[i]) * (1 + max_degree);
+    upper_words += std::size_t(levels[i]) * (1 + max_degree);
   }
-  QTUNE_CHECK(L.levels_[entry] == max_level, name, ": entry point ", entry, " has level ", int(L.levels_[entry]),
+  QTUNE_CHECK(levels[entry] == max_level, name, ": entry point ", entry, " has level ", int(levels[entry]),
               ", the graph's max level is ", max_level);
   r.need(fixed_words + upper_words, 4, "labels, links and upper levels");
   {
@@ -559,14 +653,14 @@ graph_layout graph_layout::deserialize(const std::string& bytes, std::size_t exp
     QTUNE_CHECK(rest == n * cs, name, ": graph section has ", rest - n * cs, " unexpected trailing bytes");
   }
 
-  L.labels_.resize(n);
-  r.copy(L.labels_.data(), n, 4, "labels");
+  std::vector<std::uint32_t> labels(n);
+  r.copy(labels.data(), n, 4, "labels");
   {
     std::vector<bool> seen(n, false);
     for (std::size_t i = 0; i < n; ++i) {
-      QTUNE_CHECK(L.labels_[i] < n && !seen[L.labels_[i]], name, ": graph labels are not a permutation of 0..", n - 1,
-                  " (node ", i, " has label ", L.labels_[i], ")");
-      seen[L.labels_[i]] = true;
+      QTUNE_CHECK(labels[i] < n && !seen[labels[i]], name, ": graph labels are not a permutation of 0..", n - 1,
+                  " (node ", i, " has label ", labels[i], ")");
+      seen[labels[i]] = true;
     }
   }
   std::vector<std::uint32_t> deg(n), links(n * max_degree0);
@@ -591,22 +685,20 @@ graph_layout graph_layout::deserialize(const std::string& bytes, std::size_t exp
     }
   }
   QTUNE_CHECK(upper_words < 0xffffffffull, name, ": graph upper levels hold ", upper_words, " words, at most 2^32 - 1");
-  L.upper_offset_.assign(n + 1, 0);
-  for (std::size_t i = 0; i < n; ++i)
-    L.upper_offset_[i + 1] = static_cast<std::uint32_t>(L.upper_offset_[i] + std::size_t(L.levels_[i]) * (1 + max_degree));
-  L.upper_.resize(upper_words);
-  r.copy(L.upper_.data(), upper_words, 4, "upper-level links");
-  for (std::size_t i = 0; i < n; ++i)
-    for (int l = 1; l <= L.levels_[i]; ++l) {
-      const std::uint32_t* list = L.upper_list(static_cast<std::uint32_t>(i), l);
+  std::vector<std::uint32_t> upper(upper_words);
+  r.copy(upper.data(), upper_words, 4, "upper-level links");
+  for (std::size_t i = 0, at = 0; i < n; ++i)
+    for (int l = 1; l <= levels[i]; ++l, at += 1 + max_degree) {
+      const std::uint32_t* list = upper.data() + at;
       QTUNE_CHECK(list[0] <= max_degree, name, ": node ", i, " has ", list[0], " links on level ", l, ", at most ",
                   max_degree, " allowed");
       for (std::uint32_t j = 0; j < list[0]; ++j) {
         const std::uint32_t id = list[1 + j];
-        QTUNE_CHECK(id < n && L.levels_[id] >= l, name, ": node ", i, " links on level ", l, " to node ", id,
+        QTUNE_CHECK(id < n && levels[id] >= l, name, ": node ", i, " links on level ", l, " to node ", id,
                     id < n ? ", which is not on that level" : ", out of range");
       }
     }
+  L.set_levels_and_labels(levels, labels, upper);
   for (std::size_t i = 0; i < n; ++i) r.copy(L.records_.get() + i * L.stride_, 1, cs, "codes");
   return L;
 }

@@ -8,10 +8,13 @@
 //    `max_degree0` compact ids (uint16 when n < 65535, else uint32; unused slots hold the id type's
 //    maximum, the sentinel). Records are `stride` bytes apart, the buffer is 64-byte aligned and
 //    the stride a multiple of 64 (one cache-line-aligned record) unless that would waste more than
-//    1/8 of the record, then a multiple of 16. Codes are therefore at least 16-byte aligned whatever
-//    the code size (bin and pq4x4 codes of odd size included).
-//  * upper levels (few nodes) are kept apart: node i's levels 1..levels[i] are lists of
-//    (1 + max_degree) uint32 words (count, ids) starting at upper_[upper_offset_[i]].
+//    1/8 of the record; then records are packed, the stride a multiple of 4. Codes are therefore
+//    at least 4-byte aligned whatever the code size (bin and pq4x4 codes of odd size included).
+//  * labels_ (internal id -> the caller's row id) are uint16 when n <= 65536, else uint32.
+//  * upper levels (few nodes) are kept apart and indexed by rank among the nodes above level 0
+//    (upper_node_[r] is the internal id of rank r, in increasing id order): rank r's levels
+//    1..upper_level_[r] are lists of (1 + max_degree) uint32 words (count, ranks) starting at
+//    upper_[upper_offset_[r]]. Nodes only on level 0 (most of them) cost nothing there.
 //
 // Search: greedy descent on the upper levels, then a best-first beam of width ef on level 0 with
 // an epoch-stamped visited array (never cleared between searches), one sorted pool of the ef best
@@ -68,13 +71,15 @@ class graph_layout {
   std::size_t id_bytes() const noexcept { return id_bytes_; }
   /// The code of internal node i (code_size bytes, 16-byte aligned).
   const std::uint8_t* code(std::uint32_t i) const noexcept { return records_.get() + std::size_t(i) * stride_; }
-  std::uint32_t label(std::uint32_t i) const noexcept { return labels_[i]; }
+  std::uint32_t label(std::uint32_t i) const noexcept { return labels16_.empty() ? labels32_[i] : labels16_[i]; }
+  /// The top level of internal node i (0 for most nodes).
+  int level(std::uint32_t i) const noexcept;
   /// Codes of all nodes by internal id, n * code_size bytes.
   std::vector<std::uint8_t> codes_by_internal() const;
   /// Level-0 out-degree of node i.
   std::size_t degree0(std::uint32_t i) const noexcept;
 
-  /// Bytes held while searching: records, upper levels, labels.
+  /// Bytes held while searching: records, upper levels, labels, norms.
   std::size_t memory_bytes() const noexcept;
 
   /// How set_affine_u8's scores are formed (the codec's distance for its metric).
@@ -125,22 +130,32 @@ class graph_layout {
   const Id* links0(std::uint32_t i) const noexcept {
     return reinterpret_cast<const Id*>(records_.get() + std::size_t(i) * stride_ + links_offset_);
   }
-  const std::uint32_t* upper_list(std::uint32_t i, int l) const noexcept {
-    return upper_.data() + upper_offset_[i] + std::size_t(l - 1) * (1 + max_degree_);
+  /// The level-l list (count, ranks) of the upper node of rank r.
+  const std::uint32_t* upper_list(std::uint32_t r, int l) const noexcept {
+    return upper_.data() + upper_offset_[r] + std::size_t(l - 1) * (1 + max_degree_);
   }
+  /// Sets labels and the upper levels from per-node arrays by internal id: levels[n], labels[n],
+  /// and upper_by_node, each node's levels[i] lists of (1 + max_degree) words (count, internal
+  /// ids) in id order. Needs n_, max_degree_, entry_ and max_level_.
+  void set_levels_and_labels(const std::vector<std::uint8_t>& levels, const std::vector<std::uint32_t>& labels,
+                             const std::vector<std::uint32_t>& upper_by_node);
+  /// The upper lists in set_levels_and_labels' form (internal ids).
+  std::vector<std::uint32_t> upper_by_node() const;
   template <class Scorer>
   std::uint32_t greedy_upper(const Scorer& score, float& dist) const;
   void allocate(std::size_t n, std::size_t code_size, std::size_t max_degree0);
 
   std::size_t n_ = 0, code_size_ = 0, max_degree0_ = 0, max_degree_ = 0;
   std::size_t id_bytes_ = 4, links_offset_ = 0, stride_ = 0;
-  std::uint32_t entry_ = 0;
+  std::uint32_t entry_ = 0, entry_rank_ = 0;
   int max_level_ = 0;
   std::unique_ptr<std::uint8_t, free_deleter> records_;
-  std::vector<std::uint8_t> levels_;
-  std::vector<std::uint32_t> upper_offset_;  // n + 1 (words of upper_ before node i)
+  std::vector<std::uint32_t> upper_node_;     // rank -> internal id, ascending
+  std::vector<std::uint8_t> upper_level_;     // rank -> top level (>= 1)
+  std::vector<std::uint32_t> upper_offset_;   // ranks + 1 (words of upper_ before rank r)
   std::vector<std::uint32_t> upper_;
-  std::vector<std::uint32_t> labels_;
+  std::vector<std::uint16_t> labels16_;       // n <= 65536
+  std::vector<std::uint32_t> labels32_;       // otherwise
   // affine_u8 path
   std::vector<float> lo_, scale_, norms_;
   affine_form form_ = affine_form::l2;

@@ -139,9 +139,10 @@ TEST(graph_layout, records_are_aligned_for_every_code_size) {
     idx->build(view(x, dim));
     const auto& hn = dynamic_cast<const detail::hnsw_index&>(*idx);
     const detail::graph_layout& L = hn.layout();
-    EXPECT_EQ(L.stride() % 16, 0u);
+    // records are whole cache lines or packed 4-byte aligned (the widest element a codec reads)
+    EXPECT_EQ(L.stride() % 4, 0u);
     for (std::uint32_t i = 0; i < L.size(); ++i)
-      ASSERT_EQ(reinterpret_cast<std::uintptr_t>(L.code(i)) % 16, 0u) << "node " << i;
+      ASSERT_EQ(reinterpret_cast<std::uintptr_t>(L.code(i)) % 4, 0u) << "node " << i;
     real_set s;
     s.queries = q;
     s.nq = 20;

@@ -314,12 +314,15 @@ TEST(index_hnsw, memory_matches_the_formula) {
     const codec& c = hn.graph_codec();
     const std::size_t M = 16, n = d.n, stride = hn.layout().stride();
     // one record per node (code, then 2M level-0 ids of 2 bytes, since n < 65535), at most
-    // 64-byte aligned; labels (4), levels (1) and upper-level offsets (4) per node, and for sq8
-    // the integer path's |x|^2 (4)
+    // 64-byte aligned; labels (2, n <= 65536) per node, and for sq8 the integer path's |x|^2 (4);
+    // per node above level 0: its id (4), level (1) and list offset (4), plus one offset
     EXPECT_GE(stride, c.code_size() + 2 * M * 2);
     EXPECT_LE(stride, c.code_size() + 2 * M * 2 + 64);
+    std::size_t upper_nodes = 0;
+    for (std::uint32_t i = 0; i < n; ++i) upper_nodes += hn.layout().level(i) > 0;
+    EXPECT_NEAR(double(upper_nodes), double(n) / M, 0.35 * double(n) / M);  // P(level >= 1) = 1 / M
     const std::size_t norms = std::string(name) == "sq8" ? n * 4 : 0;
-    const std::size_t fixed = n * stride + n * (4 + 1) + (n + 1) * 4 + norms + c.table_bytes();
+    const std::size_t fixed = n * stride + n * 2 + upper_nodes * (4 + 1 + 4) + 4 + norms + c.table_bytes();
     const index_memory mem = idx->memory();
     ASSERT_GE(mem.resident_bytes, fixed);
     const std::size_t upper = mem.resident_bytes - fixed;
