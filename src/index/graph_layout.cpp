@@ -29,7 +29,6 @@ struct scratch {
   std::vector<std::uint16_t> visited;
   std::uint16_t epoch = 0;
   std::vector<std::uint64_t> pool;     // the ef best so far as pool_key()s, ascending
-  std::vector<std::uint8_t> expanded;  // per pool entry
   std::vector<std::uint32_t> batch;
   std::vector<float> scores;
 
@@ -45,39 +44,26 @@ struct scratch {
 };
 thread_local scratch tl_scratch;
 
-/// A (distance, id) pair as one integer with the same order (ties broken by id): the distance's
-/// bits mapped to an unsigned integer that orders as the float does, above the id. Comparing
-/// two keys is one integer compare, with no float branch to mispredict.
+/// A (distance, id) pair and an "expanded" flag as one integer with the pairs' order (ties
+/// broken by id): the distance's bits mapped to an unsigned integer that orders as the float
+/// does, then the id (< 2^31), then the flag in the lowest bit. A pool never holds an id twice,
+/// so the flag never decides an order. Comparing two entries is one integer compare, with no
+/// float branch to mispredict, and moving an entry moves its flag.
 inline std::uint64_t pool_key(float d, std::uint32_t id) noexcept {
   d += 0.f;  // -0 -> +0: the two compare equal as floats
   std::uint32_t u;
   std::memcpy(&u, &d, 4);
   u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-  return (std::uint64_t(u) << 32) | id;
+  return (std::uint64_t(u) << 32) | (std::uint64_t(id) << 1);
 }
+constexpr std::uint64_t pool_expanded = 1;
 inline graph_hit pool_hit(std::uint64_t key) noexcept {
   std::uint32_t u = static_cast<std::uint32_t>(key >> 32);
   u = (u & 0x80000000u) ? (u & 0x7fffffffu) : ~u;
   float d;
   std::memcpy(&d, &u, 4);
-  return {d, static_cast<std::uint32_t>(key)};
+  return {d, static_cast<std::uint32_t>(key) >> 1};
 }
-/// How many of the ascending keys a[0..size) are below key (branch-free binary search).
-inline std::size_t keys_below(const std::uint64_t* a, std::size_t size, std::uint64_t key) noexcept {
-  if (size <= 64) {  // independent compares beat a chain of dependent loads at small ef
-    std::size_t below = 0;
-    for (std::size_t i = 0; i < size; ++i) below += a[i] < key;
-    return below;
-  }
-  const std::uint64_t* base = a;
-  while (size > 1) {
-    const std::size_t half = size / 2;
-    base = base[half] < key ? base + half : base;
-    size -= half;
-  }
-  return static_cast<std::size_t>(base - a) + (*base < key);
-}
-
 struct hit_greater {
   bool operator()(const graph_hit& a, const graph_hit& b) const noexcept { return a > b; }
 };
@@ -135,8 +121,10 @@ void graph_layout::allocate(std::size_t n, std::size_t code_size, std::size_t ma
 graph_layout graph_layout::from_plain(const plain_graph& g, const std::uint8_t* codes_by_label, std::size_t code_size) {
   graph_layout L;
   const std::size_t n = g.n;
-  QTUNE_CHECK(n > 0 && n < 0xffffffffu, "hnsw layout: ", n, " nodes out of range");
+  QTUNE_CHECK(n > 0 && n < 0x80000000u, "hnsw layout: ", n, " nodes out of range (1 to 2^31 - 1)");
   QTUNE_CHECK(g.max_level >= 0 && g.max_level < max_levels, "hnsw layout: max level ", g.max_level, " out of range");
+  QTUNE_CHECK(g.max_degree >= 1 && g.max_degree <= max_degree_limit, "hnsw layout: M = ", g.max_degree,
+              " out of range (1 to ", max_degree_limit, ")");
   // breadth-first order over level 0 from the entry point; unreached nodes follow in id order
   std::vector<std::uint32_t> order;
   order.reserve(n);
@@ -307,20 +295,24 @@ template <class Scorer>
 std::uint32_t graph_layout::greedy_upper(const Scorer& score, float& dist) const {
   dist = score.one(entry_);
   if (max_level_ == 0) return entry_;
+  std::uint32_t ids[max_degree_limit];
+  float scores[max_degree_limit];
   std::uint32_t cur = entry_rank_;  // upper levels link nodes by their rank among upper nodes
   for (int level = max_level_; level > 0; --level) {
     bool changed = true;
     while (changed) {
       changed = false;
       const std::uint32_t* l = upper_list(cur, level);
-      for (std::uint32_t j = 0; j < l[0]; ++j) {
-        const float d = score.one(upper_node_[l[1 + j]]);
-        if (d < dist) {
-          dist = d;
-          cur = l[1 + j];
+      const std::uint32_t count = l[0];
+      for (std::uint32_t j = 0; j < count; ++j) ids[j] = upper_node_[l[1 + j]];
+      score.many(ids, count, scores);  // one batch: the kernel prefetches the next code
+      const std::uint32_t from = cur;
+      for (std::uint32_t j = 0; j < count; ++j)
+        if (scores[j] < dist) {
+          dist = scores[j];
+          cur = upper_list(from, level)[1 + j];
           changed = true;
         }
-      }
     }
   }
   return upper_node_[cur];
@@ -429,12 +421,10 @@ void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<
   std::uint16_t* const visited = s.visited.data();
   if (s.pool.size() < ef + 1) {
     s.pool.resize(ef + 1);
-    s.expanded.resize(ef + 1);
   }
   if (s.batch.size() < max_degree0_ + 16) s.batch.resize(max_degree0_ + 16);  // + 16: the filter's vector stores
   if (s.scores.size() < max_degree0_) s.scores.resize(max_degree0_);
   std::uint64_t* const pool = s.pool.data();
-  std::uint8_t* const expanded = s.expanded.data();
   std::uint32_t* const batch = s.batch.data();
   float* const scores = s.scores.data();
   const std::uint8_t* const base = records_.get();
@@ -448,12 +438,11 @@ void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<
   float d0;
   const std::uint32_t ep = greedy_upper(score, d0);
   pool[0] = pool_key(d0, ep);
-  expanded[0] = 0;
   std::size_t size = 1, cursor = 0;
   visited[ep] = epoch;
   while (cursor < size) {
-    const std::uint32_t cur = static_cast<std::uint32_t>(pool[cursor]);
-    expanded[cursor] = 1;
+    const std::uint32_t cur = static_cast<std::uint32_t>(pool[cursor]) >> 1;
+    pool[cursor] |= pool_expanded;
     const Id* links = links0<Id>(cur);
     std::size_t m = 0;
     if constexpr (sizeof(Id) == 2) {
@@ -477,20 +466,16 @@ void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<
       for (std::size_t j = 0; j < m; ++j) {
         const std::uint64_t key = pool_key(scores[j], batch[j]);
         if (size == ef && key >= pool[size - 1]) continue;
-        const std::size_t pos = keys_below(pool, size, key);
-        const std::size_t last = size == ef ? size - 1 : size++;  // the worst falls out of a full pool
-        for (std::size_t i = last; i > pos; --i) {  // a few entries: inline, no library call
-          pool[i] = pool[i - 1];
-          expanded[i] = expanded[i - 1];
-        }
+        // insertion from the end: one pass over the entries it passes, one branch miss at its end
+        std::size_t pos = size == ef ? size - 1 : size++;  // the worst falls out of a full pool
+        for (; pos > 0 && key < pool[pos - 1]; --pos) pool[pos] = pool[pos - 1];
         pool[pos] = key;
-        expanded[pos] = 0;
         cursor = std::min(cursor, pos);
       }
     }
-    while (cursor < size && expanded[cursor]) ++cursor;
+    while (cursor < size && (pool[cursor] & pool_expanded)) ++cursor;
     if (cursor < size)
-      _mm_prefetch(reinterpret_cast<const char*>(links0<Id>(static_cast<std::uint32_t>(pool[cursor]))), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(links0<Id>(static_cast<std::uint32_t>(pool[cursor]) >> 1)), _MM_HINT_T0);
   }
   out.resize(size);
   for (std::size_t i = 0; i < size; ++i) out[i] = pool_hit(pool[i]);
@@ -619,7 +604,7 @@ graph_layout graph_layout::deserialize(const std::string& bytes, std::size_t exp
                     cs = r.u32("code_size"), entry = r.u32("entry"), max_level = r.u32("max_level");
   r.u32("reserved");
   QTUNE_CHECK(n == expected_n, name, ": graph holds ", n, " nodes, header says ", expected_n);
-  QTUNE_CHECK(n > 0 && n < 0xffffffffu, name, ": graph node count ", n, " out of range");
+  QTUNE_CHECK(n > 0 && n < 0x80000000u, name, ": graph node count ", n, " out of range (1 to 2^31 - 1)");
   QTUNE_CHECK(cs == code_size, name, ": graph codes have ", cs, " bytes, the codec's have ", code_size);
   QTUNE_CHECK(max_degree >= 1 && max_degree <= max_degree_limit && max_degree0 == 2 * max_degree, name,
               ": graph degrees ", max_degree0, "/", max_degree, " invalid (need 1 <= M <= ", max_degree_limit,
