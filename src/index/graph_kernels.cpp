@@ -14,25 +14,7 @@ void dot_u8_i16_batch_scalar(const std::int16_t* w, const std::uint8_t* base, st
   }
 }
 
-std::size_t filter_u16_scalar(const std::uint16_t* links, std::size_t max_degree, std::uint16_t* visited,
-                              std::uint16_t epoch, std::uint32_t* out) noexcept {
-  std::size_t m = 0;
-  for (std::size_t j = 0; j < max_degree; ++j) {
-    const std::uint16_t id = links[j];
-    if (id == 0xffff) break;
-    if (visited[id] == epoch) continue;
-    visited[id] = epoch;
-    out[m++] = id;
-  }
-  return m;
-}
-
 namespace {
-bool cpu_has_avx512() noexcept {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl");
-}
 bool cpu_has_avx512_vnni() noexcept {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -52,11 +34,6 @@ dot_u8_i16_batch_fn dot_u8_i16_batch(simd_level level) noexcept {
     case simd_level::avx2: return dot_u8_i16_batch_avx2;
     default: return dot_u8_i16_batch_scalar;
   }
-}
-
-filter_u16_fn filter_u16(simd_level level) noexcept {
-  if (level > detected_simd_level()) level = detected_simd_level();
-  return level == simd_level::avx512 && cpu_has_avx512() ? filter_u16_avx512 : filter_u16_scalar;
 }
 
 const char* dot_u8_i16_batch_name(simd_level level) noexcept {

@@ -32,21 +32,6 @@ void dot_u8_i16_batch_avx2(const std::int16_t* w, const std::uint8_t* base, std:
 void dot_u8_i16_batch_avx512vnni(const std::int16_t* w, const std::uint8_t* base, std::size_t stride,
                                  const std::uint32_t* ids, std::size_t m, std::size_t dim, std::int32_t* out) noexcept;
 
-/// The unvisited neighbours of one level-0 list of uint16 ids: for j < max_degree until the first
-/// id 0xffff (the sentinel), every id whose visited[id] != epoch is appended to out (in list order)
-/// and then marked visited[id] = epoch. Returns how many. The list must hold no id twice (the
-/// layout guarantees it), visited must have one readable entry past the largest id (the AVX-512
-/// version reads 32 bits at visited + id), and out must have room for max_degree + 16 entries
-/// (the AVX-512 version stores whole 16-lane vectors).
-using filter_u16_fn = std::size_t (*)(const std::uint16_t* links, std::size_t max_degree, std::uint16_t* visited,
-                                      std::uint16_t epoch, std::uint32_t* out) noexcept;
-std::size_t filter_u16_scalar(const std::uint16_t* links, std::size_t max_degree, std::uint16_t* visited,
-                              std::uint16_t epoch, std::uint32_t* out) noexcept;
-std::size_t filter_u16_avx512(const std::uint16_t* links, std::size_t max_degree, std::uint16_t* visited,
-                              std::uint16_t epoch, std::uint32_t* out) noexcept;
-/// AVX-512 (no VNNI needed) when `level` allows and the CPU has it, else scalar.
-filter_u16_fn filter_u16(simd_level level) noexcept;
-
 /// The kernel for `level` (clamped to what the CPU has); "avx512" needs AVX-512 VNNI, else AVX2 runs.
 dot_u8_i16_batch_fn dot_u8_i16_batch(simd_level level) noexcept;
 /// The name of the kernel dot_u8_i16_batch(level) returns: "scalar", "avx2" or "avx512-vnni".

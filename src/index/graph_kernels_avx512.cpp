@@ -38,27 +38,4 @@ void dot_u8_i16_batch_avx512vnni(const std::int16_t* w, const std::uint8_t* base
   }
 }
 
-std::size_t filter_u16_avx512(const std::uint16_t* links, std::size_t max_degree, std::uint16_t* visited,
-                              std::uint16_t epoch, std::uint32_t* out) noexcept {
-  const __m512i ep = _mm512_set1_epi32(epoch);
-  const __m512i low16 = _mm512_set1_epi32(0xffff);
-  std::size_t m = 0;
-  for (std::size_t j = 0; j < max_degree; j += 16) {
-    const std::size_t left = max_degree - j;
-    const __mmask16 in_list = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
-    const __m512i ids = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(in_list, links + j));
-    // ids before the first sentinel (the layout puts sentinels only at the end of a list)
-    const __mmask16 valid = _mm512_mask_cmpneq_epi32_mask(in_list, ids, low16);
-    const __m512i seen = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, ids, visited, 2);
-    const __mmask16 fresh = _mm512_mask_cmpneq_epi32_mask(valid, _mm512_and_si512(seen, low16), ep);
-    // compress in a register, then a plain store: a masked compress straight to memory is
-    // microcoded on AMD Zen 4 (tens of cycles); out has room for 16 entries past max_degree
-    _mm512_storeu_si512(out + m, _mm512_maskz_compress_epi32(fresh, ids));
-    m += static_cast<std::size_t>(__builtin_popcount(fresh));
-    if (valid != in_list) break;
-  }
-  for (std::size_t i = 0; i < m; ++i) visited[out[i]] = epoch;
-  return m;
-}
-
 }  // namespace qtune::detail::graph_kernels

