@@ -220,7 +220,11 @@ TEST(codec_distance, asymmetric_and_symmetric_match_decoded) {
       // sq codecs created for cosine rank by the cosine to the reconstruction (the query is a
       // unit vector; the reconstruction's norm is divided out)
       const bool cos_rec = m == metric::cosine && std::string(name).find("sq") != std::string::npos;
+      // pq codecs created for cosine score half the squared L2 to the reconstruction (1 - cos
+      // for unit vectors)
+      const bool cos_l2 = m == metric::cosine && std::string(name).find("pq") != std::string::npos;
       auto ref_distance = [&](const float* a, const float* b, std::size_t d, metric mm) {
+        if (cos_l2) return 0.5 * ::ref_distance(a, b, d, metric::l2);
         if (!cos_rec) return ::ref_distance(a, b, d, mm);
         double ab = 0, aa = 0, bb = 0;
         for (std::size_t j = 0; j < d; ++j) {
