@@ -59,8 +59,9 @@ std::string spec_to_string(const codec_spec& s) {
     case family::sq: {
       out += "sq" + std::to_string(bits);
       const codec_spec d = default_sq_range(bits);
-      if (range == d.range && (range == sq_range::minmax || quantile == d.quantile)) return out;
+      if (range == d.range && (range != sq_range::quantile || quantile == d.quantile)) return out;
       if (range == sq_range::minmax) return out + ":minmax";
+      if (range == sq_range::mse) return out + ":mse";
       return out + ":q" + format_number(quantile);
     }
     case family::pq: return out + "pq" + std::to_string(m) + "x" + std::to_string(bits);
@@ -106,6 +107,9 @@ codec_spec parse_codec_name(std::string_view name) {
       if (stat == "minmax") {
         spec.range = sq_range::minmax;
         spec.quantile = 0;
+      } else if (stat == "mse") {
+        spec.range = sq_range::mse;
+        spec.quantile = 0;
       } else if (stat.starts_with("q") && stat.size() > 1) {
         double q = -1;
         const auto r = std::from_chars(stat.data() + 1, stat.data() + stat.size(), q);
@@ -114,7 +118,7 @@ codec_spec parse_codec_name(std::string_view name) {
         spec.range = q > 0 ? sq_range::quantile : sq_range::minmax;
         spec.quantile = q;
       } else {
-        bad_name(name, "the range statistic must be 'minmax' or 'q<quantile>'");
+        bad_name(name, "the range statistic must be 'minmax', 'mse' or 'q<quantile>'");
       }
     }
   } else if (v.starts_with("pq")) {
@@ -192,7 +196,7 @@ std::vector<codec_info> list_codecs() {
       {"fp32", "float32, lossless (the reference)"},
       {"fp16", "IEEE half precision, round to nearest even"},
       {"bf16", "bfloat16 (float32 with a 7-bit mantissa), round to nearest even"},
-      {"sq8", "8-bit scalar quantizer, per-dimension min/max range (sq8:q<q> clips at quantiles)"},
+      {"sq8", "8-bit scalar quantizer, per-dimension min/max range (sq8:q<q> clips at quantiles, sq8:mse at the least-error clipping)"},
       {"sq4", "4-bit scalar quantizer, per-dimension range clipped at the 0.1% quantiles (sq4:minmax: no clipping)"},
       {"pq16x8", "product quantizer: M=16 subspaces x 8-bit k-means codebooks (pq{M}x{4|8}, dim % M == 0)"},
       {"pq16x4", "product quantizer with 16-entry codebooks, two codes per byte"},

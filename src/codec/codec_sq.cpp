@@ -136,6 +136,8 @@ class sq_codec final : public codec {
           hi[j] = std::max(hi[j], row[j]);
         }
       }
+    } else if (spec_.range == sq_range::mse) {
+      least_error_ranges(n, x, lo, hi);
     } else {
       // Nearest-rank quantiles, symmetric: ranks r and n-1-r with r = floor(q (n-1)).
       const auto r = static_cast<std::size_t>(std::floor(spec_.quantile * static_cast<double>(n - 1)));
@@ -249,6 +251,41 @@ class sq_codec final : public codec {
 
  private:
   void require_trained() const { QTUNE_CHECK(trained_, "codec ", name(), " is not trained"); }
+
+  /// Per dimension, among the ranges [v_r, v_(n-1-r)] of the sorted training values with r = 0,
+  /// 1, 2, 4, ... up to 0.1% of n (sq8) or 1% (sq4), the one whose quantization (with clipping)
+  /// has the least squared error on the training values; ties keep the wider range. Measured
+  /// (recall@10, exhaustive, vs min-max / the 0.1% quantile): sq8 glove50-10k 0.9891 -> 0.9909,
+  /// sift10k 0.989 -> 0.992, fmnist10k 0.9994 -> 0.9995, mnist10k 1.0 -> 0.9989; sq4 (1% cap)
+  /// 0.896 -> 0.910, 0.926 -> 0.934, 0.967 -> 0.972, 0.974 -> 0.969. Wider caps cost mnist more:
+  /// clipping the rare large values of its sparse pixels lowers the squared error but loses
+  /// what tells the images apart.
+  void least_error_ranges(std::size_t n, const float* x, std::vector<float>& lo, std::vector<float>& hi) const {
+    const double qmax = double((1 << spec_.bits) - 1);
+    const std::size_t max_clip = spec_.bits == 8 ? n / 1000 : n / 100;
+    std::vector<float> col(n);
+    for (std::size_t j = 0; j < dim_; ++j) {
+      for (std::size_t i = 0; i < n; ++i) col[i] = x[i * dim_ + j];
+      std::sort(col.begin(), col.end());
+      double best = std::numeric_limits<double>::infinity();
+      for (std::size_t r = 0; r == 0 || (r <= max_clip && 2 * r < n); r = r == 0 ? 1 : 2 * r) {
+        const double a = col[r], b = col[n - 1 - r], step = (b - a) / qmax;
+        double err = 0;
+        if (step > 0) {
+          for (const float v : col) {
+            const double c = std::clamp(std::nearbyint((double(v) - a) / step), 0.0, qmax);
+            const double e = a + step * c - double(v);
+            err += e * e;
+          }
+        }
+        if (err < best) {
+          best = err;
+          lo[j] = col[r];
+          hi[j] = col[n - 1 - r];
+        }
+      }
+    }
+  }
 
   // inv_scale is derived from scale the same way after train and after load, so a loaded
   // codec encodes bit-identically.

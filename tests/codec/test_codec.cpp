@@ -73,7 +73,7 @@ struct named_dim {
 };
 const std::vector<named_dim> all_codecs = {
     {"fp32", 48},          {"fp16", 48},       {"bf16", 48},          {"sq8", 48},          {"sq8", 33},
-    {"sq4", 48},           {"sq4", 33},        {"sq8:q0.01", 48},     {"sq4:minmax", 33},   {"pq8x8", 48},
+    {"sq4", 48},           {"sq4", 33},        {"sq8:q0.01", 48},     {"sq4:minmax", 33},   {"sq8:mse", 33},   {"pq8x8", 48},
     {"pq12x4", 48},        {"pq11x4", 33},     {"pq3x8", 33},         {"rot,sq8", 48},      {"rot,sq4", 33},
     {"rot,pq8x8", 48},     {"rot,fp16", 48},   {"rot,fp32", 33},      {"bin", 48},          {"bin", 33},
     {"rot,bin", 48},
@@ -87,7 +87,7 @@ TEST(codec_names, canonical_round_trip) {
       {"sq4:q0.0050", "sq4:q0.005"}, {"sq8:q0", "sq8"},      {"pq16x8", "pq16x8"},
       {"pq16", "pq16x8"},         {"pq8x4", "pq8x4"},        {"rot,sq4", "rot,sq4"},
       {"ROT, SQ8:MINMAX", "rot,sq8"}, {"rot,pq16x4", "rot,pq16x4"}, {"BIN", "bin"},
-      {"rot,bin", "rot,bin"},
+      {"rot,bin", "rot,bin"},     {"SQ8:MSE", "sq8:mse"},    {"sq4:mse", "sq4:mse"},
   };
   for (const auto& [in, canonical] : cases) {
     EXPECT_EQ(qtune::canonical_codec_name(in), canonical) << in;
@@ -133,6 +133,33 @@ TEST(codec_names, bad_names_throw) {
 // finer step). PQ budgets: measured (pq16x8 0.028, pq8x8 0.090, pq16x4 0.139) x 2. bin: the
 // best 1-bit quantizer of a Gaussian (threshold at the mean, levels at the half means) leaves
 // (1 - 2/pi) = 0.3634 of the variance, and variance <= ||x||^2 on average, so <= 0.3634 + noise.
+// "mse" picks, per dimension, the clipping with the least squared error on the training values,
+// min-max among the candidates: its total error is never above min-max's, and at 4 bits, on data
+// with an outlier per dimension, it is well below.
+TEST(codec_error, least_error_ranges_beat_min_max_on_heavy_tails) {
+  const std::size_t dim = 16, n = 4000;
+  auto x = gaussian(n, dim, 11);
+  for (std::size_t j = 0; j < dim; ++j) x[(j * 37 % n) * dim + j] = 40.f;  // one outlier per dimension
+  auto total_error = [&](const std::string& name) {
+    auto c = make_codec(name, dim, metric::l2);
+    c->train(n, x.data());
+    std::vector<std::uint8_t> codes(n * c->code_size());
+    c->encode(n, x.data(), codes.data());
+    std::vector<float> dec(n * dim);
+    c->decode(n, codes.data(), dec.data());
+    double e = 0;
+    for (std::size_t i = 0; i < n * dim; ++i) e += (double(dec[i]) - x[i]) * (double(dec[i]) - x[i]);
+    return e;
+  };
+  for (const char* bits : {"sq8", "sq4"}) {
+    const double mse = total_error(std::string(bits) + ":mse"), minmax = total_error(std::string(bits) + ":minmax");
+    std::printf("[heavy tails] %s total squared error: mse %.4g, minmax %.4g\n", bits, mse, minmax);
+    EXPECT_LE(mse, minmax * (1 + 1e-9)) << bits;
+  }
+  // at 4 bits one outlier stretches the step of 4000 values; cutting it is far better
+  EXPECT_LT(total_error("sq4:mse"), 0.5 * total_error("sq4:minmax"));
+}
+
 TEST(codec_error, budgets_per_bit_width_synthetic) {
   const std::size_t dim = 64;
   const auto x = gaussian(3000, dim, 7);
