@@ -44,6 +44,26 @@ struct scratch {
 };
 thread_local scratch tl_scratch;
 
+/// Level-0 ids of IdBytes (2, 3 or 4) little-endian bytes; a 3-byte id is read as 4 bytes and
+/// masked (the layout keeps 4 readable bytes past every list).
+template <int IdBytes>
+struct link_ids {
+  static constexpr std::uint32_t sentinel = IdBytes == 4 ? 0xffffffffu : (1u << (8 * IdBytes)) - 1;
+  static std::uint32_t get(const std::uint8_t* links, std::size_t j) noexcept {
+    std::uint32_t v = 0;
+    if constexpr (IdBytes == 3) {
+      std::memcpy(&v, links + 3 * j, 4);
+      return v & 0xffffffu;
+    } else {
+      std::memcpy(&v, links + IdBytes * j, IdBytes);
+      return v;
+    }
+  }
+  static void set(std::uint8_t* links, std::size_t j, std::uint32_t id) noexcept {
+    std::memcpy(links + IdBytes * j, &id, IdBytes);  // x86-64: little-endian, low bytes first
+  }
+};
+
 /// A (distance, id) pair and an "expanded" flag as one integer with the pairs' order (ties
 /// broken by id): the distance's bits mapped to an unsigned integer that orders as the float
 /// does, then the id (< 2^31), then the flag in the lowest bit. A pool never holds an id twice,
@@ -104,14 +124,14 @@ void graph_layout::allocate(std::size_t n, std::size_t code_size, std::size_t ma
   n_ = n;
   code_size_ = code_size;
   max_degree0_ = max_degree0;
-  id_bytes_ = n < 0xffff ? 2 : 4;
-  links_offset_ = round_up(code_size, id_bytes_);
+  id_bytes_ = n < 0xffff ? 2 : n < 0xffffff ? 3 : 4;
+  links_offset_ = round_up(code_size, id_bytes_ == 3 ? 1 : id_bytes_);
   const std::size_t record = links_offset_ + max_degree0 * id_bytes_;
   const std::size_t line = round_up(record, 64);
   // one cache-line-aligned record when that wastes at most 1/8 of it; else packed, 4-byte aligned
   // (the widest element a codec reads from its codes is a float)
   stride_ = (line - record) * 8 <= line ? line : round_up(record, 4);
-  const std::size_t bytes = std::max<std::size_t>(64, round_up(n * stride_, 64));
+  const std::size_t bytes = std::max<std::size_t>(64, round_up(n * stride_ + 4, 64));  // + 4: a 3-byte id's read
   auto* p = static_cast<std::uint8_t*>(std::aligned_alloc(64, bytes));
   if (!p) throw std::bad_alloc();
   std::memset(p, 0, bytes);
@@ -171,23 +191,16 @@ graph_layout graph_layout::from_plain(const plain_graph& g, const std::uint8_t* 
     const std::uint32_t u = order[v];
     std::memcpy(L.records_.get() + std::size_t(v) * L.stride_, codes_by_label + std::size_t(g.labels[u]) * code_size,
                 code_size);
-    std::uint8_t* links = L.records_.get() + std::size_t(v) * L.stride_ + L.links_offset_;
     const std::uint32_t* src = g.links0.data() + std::size_t(u) * g.max_degree0;
     // a list holds no id twice (a repeat would cost a distance): later copies are dropped
     std::size_t kept = 0;
     for (std::size_t j = 0; j < g.degree0[u]; ++j) {
       const std::uint32_t id = new_id[src[j]];
       bool twice = false;
-      for (std::size_t t = 0; t < kept && !twice; ++t)
-        twice = (L.id_bytes_ == 2 ? reinterpret_cast<std::uint16_t*>(links)[t] : reinterpret_cast<std::uint32_t*>(links)[t]) == id;
-      if (twice) continue;
-      if (L.id_bytes_ == 2) reinterpret_cast<std::uint16_t*>(links)[kept++] = static_cast<std::uint16_t>(id);
-      else reinterpret_cast<std::uint32_t*>(links)[kept++] = id;
+      for (std::size_t t = 0; t < kept && !twice; ++t) twice = L.link(v, t) == id;
+      if (!twice) L.set_link(v, kept++, id);
     }
-    for (std::size_t j = kept; j < g.max_degree0; ++j) {
-      if (L.id_bytes_ == 2) reinterpret_cast<std::uint16_t*>(links)[j] = 0xffff;
-      else reinterpret_cast<std::uint32_t*>(links)[j] = 0xffffffffu;
-    }
+    for (std::size_t j = kept; j < g.max_degree0; ++j) L.set_link(v, j, L.link_sentinel());
   }
   return L;
 }
@@ -237,15 +250,30 @@ std::vector<std::uint32_t> graph_layout::upper_by_node() const {
   return out;
 }
 
+std::uint32_t graph_layout::link(std::uint32_t i, std::size_t j) const noexcept {
+  switch (id_bytes_) {
+    case 2: return link_ids<2>::get(links0(i), j);
+    case 3: return link_ids<3>::get(links0(i), j);
+    default: return link_ids<4>::get(links0(i), j);
+  }
+}
+
+void graph_layout::set_link(std::uint32_t i, std::size_t j, std::uint32_t id) noexcept {
+  std::uint8_t* links = records_.get() + std::size_t(i) * stride_ + links_offset_;
+  switch (id_bytes_) {
+    case 2: link_ids<2>::set(links, j, id); break;
+    case 3: link_ids<3>::set(links, j, id); break;
+    default: link_ids<4>::set(links, j, id);
+  }
+}
+
+std::uint32_t graph_layout::link_sentinel() const noexcept {
+  return id_bytes_ == 2 ? link_ids<2>::sentinel : id_bytes_ == 3 ? link_ids<3>::sentinel : link_ids<4>::sentinel;
+}
+
 std::size_t graph_layout::degree0(std::uint32_t i) const noexcept {
   std::size_t d = 0;
-  if (id_bytes_ == 2) {
-    const auto* l = links0<std::uint16_t>(i);
-    while (d < max_degree0_ && l[d] != 0xffff) ++d;
-  } else {
-    const auto* l = links0<std::uint32_t>(i);
-    while (d < max_degree0_ && l[d] != 0xffffffffu) ++d;
-  }
+  while (d < max_degree0_ && link(i, d) != link_sentinel()) ++d;
   return d;
 }
 
@@ -269,9 +297,7 @@ plain_graph graph_layout::to_plain() const {
   for (std::uint32_t i = 0; i < n_; ++i) {
     const std::size_t d = degree0(i);
     g.degree0[i] = static_cast<std::uint32_t>(d);
-    for (std::size_t j = 0; j < d; ++j)
-      g.links0[std::size_t(i) * max_degree0_ + j] =
-          id_bytes_ == 2 ? links0<std::uint16_t>(i)[j] : links0<std::uint32_t>(i)[j];
+    for (std::size_t j = 0; j < d; ++j) g.links0[std::size_t(i) * max_degree0_ + j] = link(i, j);
   }
   for (std::size_t r = 0; r < upper_node_.size(); ++r)
     g.upper[upper_node_[r]].assign(upper.begin() + static_cast<std::ptrdiff_t>(upper_offset_[r]),
@@ -409,13 +435,13 @@ void graph_layout::set_affine_u8(const std::vector<float>& lo, const std::vector
   }
 }
 
-template <class Id, class Scorer>
+template <int IdBytes, class Scorer>
 void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<graph_hit>& out) const {
   // One sorted pool of the ef best (score, id) pairs with an "expanded" flag each, instead of
   // HNSW's two heaps: the pool is exactly HNSW's result heap, and the first unexpanded entry is
   // exactly the candidate HNSW pops next (anything nearer that left the pool is worse than the
   // pool's worst, where HNSW stops). search_plain is the two-heap form; the tests compare them.
-  constexpr Id sentinel = std::numeric_limits<Id>::max();
+  using ids = link_ids<IdBytes>;
   scratch& s = tl_scratch;
   const std::uint16_t epoch = s.begin(n_);
   std::uint16_t* const visited = s.visited.data();
@@ -444,13 +470,13 @@ void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<
   while (cursor < size) {
     const std::uint32_t cur = static_cast<std::uint32_t>(pool[cursor]) >> 1;
     pool[cursor] |= pool_expanded;
-    const Id* links = links0<Id>(cur);
+    const std::uint8_t* links = links0(cur);
     // the unvisited neighbours, marked visited; branch-free (on Zen 4 this beat an AVX-512
     // gather of the stamps by 4-8%, and a branch per neighbour mispredicts half the time)
     std::size_t m = 0;
     for (std::size_t j = 0; j < max_degree0; ++j) {
-      const Id id = links[j];
-      if (id == sentinel) break;
+      const std::uint32_t id = ids::get(links, j);
+      if (id == ids::sentinel) break;
       const bool fresh = visited[id] != epoch;
       visited[id] = epoch;
       batch[m] = id;
@@ -476,10 +502,19 @@ void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<
     }
     while (cursor < size && (pool[cursor] & pool_expanded)) ++cursor;
     if (cursor < size)
-      _mm_prefetch(reinterpret_cast<const char*>(links0<Id>(static_cast<std::uint32_t>(pool[cursor]) >> 1)), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(links0(static_cast<std::uint32_t>(pool[cursor]) >> 1)), _MM_HINT_T0);
   }
   out.resize(size);
   for (std::size_t i = 0; i < size; ++i) out[i] = pool_hit(pool[i]);
+}
+
+template <class Scorer>
+void graph_layout::dispatch_ids(const Scorer& score, std::size_t ef, std::vector<graph_hit>& out) const {
+  switch (id_bytes_) {
+    case 2: search_impl<2>(score, ef, out); break;
+    case 3: search_impl<3>(score, ef, out); break;
+    default: search_impl<4>(score, ef, out);
+  }
 }
 
 template <class Scorer>
@@ -498,7 +533,7 @@ void graph_layout::search_plain(const Scorer& score, std::size_t ef, std::vector
     candidates.pop();
     const std::size_t deg = degree0(c.second);
     for (std::size_t j = 0; j < deg; ++j) {
-      const std::uint32_t id = id_bytes_ == 2 ? links0<std::uint16_t>(c.second)[j] : links0<std::uint32_t>(c.second)[j];
+      const std::uint32_t id = link(c.second, j);
       if (visited[id]) continue;
       visited[id] = true;
       const graph_hit h{score.one(id), id};
@@ -559,14 +594,12 @@ void graph_layout::run_search(const graph_query& q, std::size_t ef, std::vector<
                  dim,
                  graph_kernels::dot_u8_i16_batch(reference ? simd_level::scalar : active_simd_level())};
     if (reference) search_plain(sc, ef, out);
-    else if (id_bytes_ == 2) search_impl<std::uint16_t>(sc, ef, out);
-    else search_impl<std::uint32_t>(sc, ef, out);
+    else dispatch_ids(sc, ef, out);
     return;
   }
   const fn_scorer sc{q.prepared, q.fn, q.params, base, stride_};
   if (reference) search_plain(sc, ef, out);
-  else if (id_bytes_ == 2) search_impl<std::uint16_t>(sc, ef, out);
-  else search_impl<std::uint32_t>(sc, ef, out);
+  else dispatch_ids(sc, ef, out);
 }
 
 std::string graph_layout::serialize() const {
@@ -587,7 +620,7 @@ std::string graph_layout::serialize() const {
   for (std::uint32_t i = 0; i < n_; ++i) {
     deg[i] = static_cast<std::uint32_t>(degree0(i));
     for (std::size_t j = 0; j < deg[i]; ++j)
-      links[std::size_t(i) * max_degree0_ + j] = id_bytes_ == 2 ? links0<std::uint16_t>(i)[j] : links0<std::uint32_t>(i)[j];
+      links[std::size_t(i) * max_degree0_ + j] = link(i, j);
   }
   out.append(reinterpret_cast<const char*>(deg.data()), deg.size() * 4);
   out.append(reinterpret_cast<const char*>(links.data()), links.size() * 4);
@@ -657,17 +690,15 @@ graph_layout graph_layout::deserialize(const std::string& bytes, std::size_t exp
   for (std::size_t i = 0; i < n; ++i) {
     QTUNE_CHECK(deg[i] <= max_degree0, name, ": node ", i, " has ", deg[i], " level-0 links, at most ", max_degree0,
                 " allowed");
-    std::uint8_t* dst = L.records_.get() + i * L.stride_ + L.links_offset_;
     for (std::size_t j = 0; j < max_degree0; ++j) {
-      std::uint32_t id = 0xffffffffu;
+      std::uint32_t id = L.link_sentinel();
       if (j < deg[i]) {
         id = links[i * max_degree0 + j];
         QTUNE_CHECK(id < n, name, ": node ", i, " links to node ", id, ", out of range for ", n, " nodes");
         QTUNE_CHECK(stamp[id] != i + 1, name, ": node ", i, " links to node ", id, " twice");
         stamp[id] = i + 1;
       }
-      if (L.id_bytes_ == 2) reinterpret_cast<std::uint16_t*>(dst)[j] = static_cast<std::uint16_t>(id);
-      else reinterpret_cast<std::uint32_t*>(dst)[j] = id;
+      L.set_link(static_cast<std::uint32_t>(i), j, id);
     }
   }
   QTUNE_CHECK(upper_words < 0xffffffffull, name, ": graph upper levels hold ", upper_words, " words, at most 2^32 - 1");

@@ -5,8 +5,9 @@
 //  * nodes are relabelled in breadth-first order from the entry point over level 0 (neighbours
 //    of a node sit near it in memory); labels_ maps internal ids back to the caller's row ids;
 //  * each node is one record: its code (code_size bytes, at offset 0), then its level-0 links as
-//    `max_degree0` compact ids (uint16 when n < 65535, else uint32; unused slots hold the id type's
-//    maximum, the sentinel). Records are `stride` bytes apart, the buffer is 64-byte aligned and
+//    `max_degree0` compact little-endian ids of 2 bytes (n < 2^16 - 1), 3 bytes (n < 2^24 - 1)
+//    or 4; unused slots hold the all-ones id, the sentinel. A 3-byte id is read as 4 bytes and
+//    masked, so the buffer has 4 bytes of slack past the last record. Records are `stride` bytes apart, the buffer is 64-byte aligned and
 //    the stride a multiple of 64 (one cache-line-aligned record) unless that would waste more than
 //    1/8 of the record; then records are packed, the stride a multiple of 4. Codes are therefore
 //    at least 4-byte aligned whatever the code size (bin and pq4x4 codes of odd size included).
@@ -121,15 +122,22 @@ class graph_layout {
   struct free_deleter {
     void operator()(std::uint8_t* p) const noexcept;
   };
-  template <class Id, class Scorer>
+  template <int IdBytes, class Scorer>
   void search_impl(const Scorer& score, std::size_t ef, std::vector<graph_hit>& out) const;
+  /// search_impl for this layout's id width.
+  template <class Scorer>
+  void dispatch_ids(const Scorer& score, std::size_t ef, std::vector<graph_hit>& out) const;
   template <class Scorer>
   void search_plain(const Scorer& score, std::size_t ef, std::vector<graph_hit>& out) const;
   void run_search(const graph_query& q, std::size_t ef, std::vector<graph_hit>& out, bool reference) const;
-  template <class Id>
-  const Id* links0(std::uint32_t i) const noexcept {
-    return reinterpret_cast<const Id*>(records_.get() + std::size_t(i) * stride_ + links_offset_);
+  /// Node i's level-0 list: max_degree0_ ids of id_bytes_ bytes each.
+  const std::uint8_t* links0(std::uint32_t i) const noexcept {
+    return records_.get() + std::size_t(i) * stride_ + links_offset_;
   }
+  /// Id j of node i's level-0 list (the sentinel past its end), and its writer.
+  std::uint32_t link(std::uint32_t i, std::size_t j) const noexcept;
+  void set_link(std::uint32_t i, std::size_t j, std::uint32_t id) noexcept;
+  std::uint32_t link_sentinel() const noexcept;
   /// The level-l list (count, ranks) of the upper node of rank r.
   const std::uint32_t* upper_list(std::uint32_t r, int l) const noexcept {
     return upper_.data() + upper_offset_[r] + std::size_t(l - 1) * (1 + max_degree_);

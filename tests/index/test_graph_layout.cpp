@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -148,6 +149,80 @@ TEST(graph_layout, records_are_aligned_for_every_code_size) {
     s.nq = 20;
     s.dim = dim;
     expect_search_equals_reference(hn, s, name);
+  }
+}
+
+TEST(graph_layout, three_byte_ids_above_65534_nodes) {
+  // 70,000 nodes: level-0 ids take 3 bytes. A random graph (a ring plus random links, one upper
+  // level) over fp32 codes: the fast search equals the plain reference, and the file form
+  // round-trips into the same searches.
+  const std::size_t n = 70000, dim = 4, deg0 = 8, deg = 4;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> g;
+  std::vector<float> x(n * dim);
+  for (auto& v : x) v = g(rng);
+  auto c = make_codec("fp32", dim, metric::l2);
+  c->train(n, x.data());
+  std::vector<std::uint8_t> codes(n * c->code_size());
+  c->encode(n, x.data(), codes.data());
+  detail::plain_graph pg;
+  pg.n = n;
+  pg.max_degree0 = deg0;
+  pg.max_degree = deg;
+  pg.entry = 0;
+  pg.max_level = 1;
+  pg.levels.assign(n, 0);
+  pg.degree0.assign(n, 0);
+  pg.links0.assign(n * deg0, 0);
+  pg.upper.assign(n, {});
+  pg.labels.resize(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    pg.labels[i] = (i * 7919u) % n;  // 7919 is prime to 70000: a permutation
+    std::vector<std::uint32_t> l = {(i + 1) % std::uint32_t(n), (i + std::uint32_t(n) - 1) % std::uint32_t(n)};
+    while (l.size() < deg0 - (i % 3)) {
+      const std::uint32_t t = static_cast<std::uint32_t>(rng() % n);
+      if (t != i && std::find(l.begin(), l.end(), t) == l.end()) l.push_back(t);
+    }
+    pg.degree0[i] = static_cast<std::uint32_t>(l.size());
+    std::copy(l.begin(), l.end(), pg.links0.begin() + std::ptrdiff_t(i * deg0));
+  }
+  for (std::uint32_t i = 0; i < n; i += 1000) {  // every 1000th node is on level 1, in a ring
+    pg.levels[i] = 1;
+    pg.upper[i] = {2, (i + 1000) % std::uint32_t(n), (i + std::uint32_t(n) - 1000) % std::uint32_t(n), 0, 0};
+  }
+  const auto L = detail::graph_layout::from_plain(pg, codes.data(), c->code_size());
+  ASSERT_EQ(L.id_bytes(), 3u);
+  EXPECT_EQ(L.stride(), 16u + deg0 * 3);  // packed: 40 bytes, not a 64-byte line
+  const auto L2 = detail::graph_layout::deserialize(L.serialize(), n, c->code_size(), "round trip");
+  ASSERT_EQ(L2.id_bytes(), 3u);
+  std::vector<std::uint8_t> buf(c->prepared_query_size() + 64);
+  void* prepared = buf.data() + (64 - reinterpret_cast<std::uintptr_t>(buf.data()) % 64) % 64;
+  for (std::size_t q = 0; q < 30; ++q) {
+    const float* qv = x.data() + (q * 2311 % n) * dim;
+    c->prepare_query(qv, prepared);
+    const detail::graph_query gq{prepared, c->asymmetric_distance(), c->distance_params(), qv};
+    std::vector<detail::graph_hit> fast, ref, loaded;
+    L.search(gq, 32, fast);
+    L.search_reference(gq, 32, ref);
+    L2.search(gq, 32, loaded);
+    ASSERT_EQ(fast, ref) << "query " << q;
+    ASSERT_EQ(fast, loaded) << "query " << q;
+    ASSERT_EQ(fast.size(), 32u);
+    for (const auto& [d, id] : fast)  // the scores are the codes' distances (3-byte ids read right)
+      ASSERT_EQ(d, gq.fn(prepared, L.code(id), gq.params)) << "query " << q << " node " << id;
+  }
+  // every node's links, read back through the 3-byte ids and mapped to the original nodes by
+  // their labels, are the original lists in order
+  std::vector<std::uint32_t> node_of_label(n);
+  for (std::uint32_t u = 0; u < n; ++u) node_of_label[pg.labels[u]] = u;
+  const detail::plain_graph back = L.to_plain();
+  for (std::uint32_t v = 0; v < n; ++v) {
+    const std::uint32_t u = node_of_label[L.label(v)];
+    ASSERT_EQ(back.degree0[v], pg.degree0[u]) << "node " << v;
+    for (std::size_t j = 0; j < back.degree0[v]; ++j)
+      ASSERT_EQ(node_of_label[L.label(back.links0[v * deg0 + j])], pg.links0[u * deg0 + j]) << "node " << v;
+    ASSERT_EQ(L.degree0(v), L2.degree0(v));
+    ASSERT_EQ(L.label(v), L2.label(v));
   }
 }
 
