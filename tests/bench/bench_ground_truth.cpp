@@ -214,8 +214,9 @@ int main(int argc, char** argv) {
   g_peak = measure_fma_peak(tbb::this_task_arena::max_concurrency());
   std::printf("  FP32 FMA peak, measured: %.1f GFLOP/s on %d threads (%s FMA loop, 10 chains)\n", g_peak.gflops,
               g_peak.threads, g_peak.width);
-  std::printf("  qtune exact_knn: TBB over query blocks, single-threaded sgemm per task, float64 re-scoring;\n"
-              "  variant: multi-threaded sgemm per block, TBB selection (detail::blas_mode::blas_threads)\n");
+  std::printf("  qtune exact_knn: TBB tasks over (query block, base slice), single-threaded sgemm and a\n"
+              "  threshold filter per task, float64 re-scoring;\n"
+              "  variant: the same tasks in turn, multi-threaded sgemm (detail::blas_mode::blas_threads)\n");
   bench("sift10k", dir / "sift10k/siftsmall_base.fvecs", dir / "sift10k/siftsmall_query.fvecs", qtune::metric::l2,
         reps);
   bench("fmnist10k", dir / "fmnist10k/fmnist_base.fvecs", dir / "fmnist10k/fmnist_query.fvecs", qtune::metric::l2,
