@@ -11,11 +11,13 @@
 namespace qtune::detail {
 
 /// Who parallelises the float32 pass (kept selectable so bench_ground_truth can compare):
-///  tbb_tasks:    TBB tasks over query blocks, each running a single-threaded sgemm;
-///  blas_threads: one multi-threaded sgemm per (query block, base block), TBB for selection.
+///  tbb_tasks:    TBB tasks over (query block, base slice), each running single-threaded sgemms
+///                and the threshold filter;
+///  blas_threads: the same tasks one after another, each sgemm multi-threaded by OpenBLAS.
+/// Both then merge the slices' candidates and re-score them in float64 with TBB.
 enum class blas_mode { tbb_tasks, blas_threads };
-/// The mode exact_knn uses: faster in bench_ground_truth on fmnist10k and glove50-10k (1000
-/// queries, 2 cores); on sift10k (100 queries) the two traded places between runs.
+/// The mode exact_knn uses: faster in bench_ground_truth (2 cores) before the threshold filter;
+/// since then the two are within noise of each other on the 784-d sets.
 inline constexpr blas_mode default_blas_mode = blas_mode::tbb_tasks;
 knn_result exact_knn_with(matrix_view<float> base, matrix_view<float> queries, metric m, std::size_t k,
                           blas_mode mode);

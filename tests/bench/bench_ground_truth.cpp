@@ -7,7 +7,14 @@
 // distance pass per second, against a tiny register-resident FMA loop measured at startup on
 // every thread at once, at the widest vector width the CPU has).
 //
-//   bench_ground_truth [repetitions=5]     datasets from $QTUNE_DATA_DIR (default ../shared/data)
+// Before every timed call the benchmark sleeps settle_ms (default 100): the previous call's idle
+// threads otherwise still hold cores (libgomp workers spin after a parallel region, OpenBLAS
+// workers yield in a loop for up to 2^28 cycles), and whichever call comes next pays for them.
+// On 2 cores that made qtune's first call after FAISS bimodal (glove50-10k: 20 or 33 ms).
+// settle_ms=0 gives the old back-to-back timing.
+//
+//   bench_ground_truth [repetitions=5] [settle_ms=100]   datasets from $QTUNE_DATA_DIR
+//                                                          (default ../shared/data)
 #include <dlfcn.h>
 #include <immintrin.h>
 #include <omp.h>
@@ -108,7 +115,10 @@ fma_peak measure_fma_peak(int threads) {
 
 fma_peak g_peak;
 
+int g_settle_ms = 100;
+
 double seconds(const std::function<void()>& f) {
+  if (g_settle_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(g_settle_ms));
   const auto t0 = std::chrono::steady_clock::now();
   f();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -207,15 +217,18 @@ void bench(const std::string& name, const fs::path& base_path, const fs::path& q
 
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::max(1, std::atoi(argv[1])) : 5;
+  g_settle_ms = argc > 2 ? std::max(0, std::atoi(argv[2])) : 100;
   const fs::path dir = qtune::testing::data_dir();
-  std::printf("bench_ground_truth: SIMD %s, TBB threads %d, OpenMP threads %d, OpenBLAS threads %d\n",
+  std::printf("bench_ground_truth: SIMD %s, TBB threads %d, OpenMP threads %d, OpenBLAS threads %d, "
+              "%d ms settle before each timed call\n",
               qtune::to_string(qtune::active_simd_level()).c_str(), tbb::this_task_arena::max_concurrency(),
-              omp_get_max_threads(), openblas_threads());
+              omp_get_max_threads(), openblas_threads(), g_settle_ms);
   g_peak = measure_fma_peak(tbb::this_task_arena::max_concurrency());
   std::printf("  FP32 FMA peak, measured: %.1f GFLOP/s on %d threads (%s FMA loop, 10 chains)\n", g_peak.gflops,
               g_peak.threads, g_peak.width);
-  std::printf("  qtune exact_knn: TBB over query blocks, single-threaded sgemm per task, float64 re-scoring;\n"
-              "  variant: multi-threaded sgemm per block, TBB selection (detail::blas_mode::blas_threads)\n");
+  std::printf("  qtune exact_knn: TBB tasks over (query block, base slice), single-threaded sgemm and a\n"
+              "  threshold filter per task, float64 re-scoring;\n"
+              "  variant: the same tasks in turn, multi-threaded sgemm (detail::blas_mode::blas_threads)\n");
   bench("sift10k", dir / "sift10k/siftsmall_base.fvecs", dir / "sift10k/siftsmall_query.fvecs", qtune::metric::l2,
         reps);
   bench("fmnist10k", dir / "fmnist10k/fmnist_base.fvecs", dir / "fmnist10k/fmnist_query.fvecs", qtune::metric::l2,

@@ -215,3 +215,99 @@ TEST(ground_truth_exact, scalar_level_gives_the_same_result) {
 }
 
 }  // namespace
+
+#include <oneapi/tbb/task_arena.h>
+
+#include "ground_truth/exact_select.hpp"
+
+namespace {
+
+TEST(ground_truth_exact, base_slices_merge_to_the_same_answer) {
+  // Few queries and four threads: the float32 pass splits the base into slices whose candidates
+  // are merged per query. Ties (integer data) make some queries take the re-scan path too.
+  for (bool integers : {false, true}) {
+    for (metric m : {metric::l2, metric::ip}) {
+      const std::size_t n = 5000, nq = 9, dim = integers ? 3 : 24, k = 50;
+      const auto base = random_matrix(n, dim, 41, integers);
+      const auto queries = random_matrix(nq, dim, 42, integers);
+      knn_result got;
+      tbb::task_arena four(4);
+      four.execute([&] { got = qtune::exact_knn(view_of(base, n, dim), view_of(queries, nq, dim), m, k); });
+      const auto want = naive_knn(view_of(base, n, dim), view_of(queries, nq, dim), m, k);
+      SCOPED_TRACE(qtune::to_string(m) + (integers ? " integers" : " normal"));
+      expect_same(got, want, "slices");
+    }
+  }
+}
+
+// Runs a filter over scores in uneven pieces; returns the kept keys (sorted) and the threshold.
+std::pair<std::vector<float>, float> run_filter(decltype(&qtune::detail::topk_filter_scalar) filter,
+                                                const std::vector<float>& scores, const std::vector<float>& offset,
+                                                std::size_t kc) {
+  const std::size_t cap = 2 * kc + 48;
+  std::vector<float> keys(cap), scratch(cap);
+  std::vector<std::int32_t> ids(cap);
+  qtune::detail::topk_buffer b{keys.data(), ids.data(), 0, std::numeric_limits<float>::infinity()};
+  for (std::size_t j0 = 0, piece = 1; j0 < scores.size(); j0 += piece, piece = piece * 3 % 97 + 1) {
+    const std::size_t nb = std::min(piece, scores.size() - j0);
+    filter(b, scores.data() + j0, offset.empty() ? nullptr : offset.data() + j0, nb, std::int32_t(j0), kc, cap,
+           scratch.data());
+  }
+  qtune::detail::topk_reduce(b, kc, scratch.data());
+  for (std::size_t i = 0; i < b.count; ++i) {
+    const std::size_t j = std::size_t(ids[i]);
+    EXPECT_EQ(keys[i], offset.empty() ? scores[j] : scores[j] + offset[j]) << "id " << j;
+  }
+  std::vector<float> kept(keys.begin(), keys.begin() + std::ptrdiff_t(b.count));
+  std::sort(kept.begin(), kept.end());
+  return {kept, b.threshold};
+}
+
+TEST(ground_truth_exact, threshold_filter_keeps_the_smallest_keys) {
+  std::mt19937 rng(3);
+  std::uniform_int_distribution<int> small(0, 40);
+  for (bool with_offset : {false, true}) {
+    const std::size_t n = 3001, kc = 37;
+    std::vector<float> scores(n), offset;
+    for (auto& s : scores) s = float(small(rng)) - 20.0f;  // many ties, negative keys too
+    if (with_offset) {
+      offset.resize(n);
+      for (auto& o : offset) o = float(small(rng));
+    }
+    std::vector<float> all(n);
+    for (std::size_t j = 0; j < n; ++j) all[j] = with_offset ? scores[j] + offset[j] : scores[j];
+    std::sort(all.begin(), all.end());
+    const std::vector<float> want(all.begin(), all.begin() + kc);
+    const auto scalar = run_filter(&qtune::detail::topk_filter_scalar, scores, offset, kc);
+    EXPECT_EQ(scalar.first, want);
+    EXPECT_EQ(scalar.second, want.back());
+    if (qtune::detected_simd_level() >= qtune::simd_level::avx512) {
+      const auto avx512 = run_filter(&qtune::detail::topk_filter_avx512, scores, offset, kc);
+      EXPECT_EQ(avx512.first, want);
+      EXPECT_EQ(avx512.second, want.back());
+    }
+  }
+}
+
+TEST(ground_truth_exact, f64_x4_kernels_are_bit_identical) {
+  for (std::size_t dim : {1u, 7u, 8u, 9u, 50u, 128u, 131u, 784u}) {
+    const auto x = random_matrix(5, dim, std::uint32_t(100 + dim));
+    const float* rows[4] = {x.data() + dim, x.data() + 2 * dim, x.data() + 3 * dim, x.data() + 4 * dim};
+    double l2[4], ip[4];
+    qtune::detail::l2_f64_x4(x.data(), rows, dim, l2);
+    qtune::detail::ip_f64_x4(x.data(), rows, dim, ip);
+    for (int r = 0; r < 4; ++r) {
+      EXPECT_EQ(l2[r], qtune::detail::l2_f64(x.data(), rows[r], dim)) << dim;
+      EXPECT_EQ(ip[r], qtune::detail::ip_f64(x.data(), rows[r], dim)) << dim;
+    }
+    if (qtune::detected_simd_level() < qtune::simd_level::avx2) continue;
+    qtune::detail::l2_f64_avx2_x4(x.data(), rows, dim, l2);
+    qtune::detail::ip_f64_avx2_x4(x.data(), rows, dim, ip);
+    for (int r = 0; r < 4; ++r) {
+      EXPECT_EQ(l2[r], qtune::detail::l2_f64_avx2(x.data(), rows[r], dim)) << dim;
+      EXPECT_EQ(ip[r], qtune::detail::ip_f64_avx2(x.data(), rows[r], dim)) << dim;
+    }
+  }
+}
+
+}  // namespace
