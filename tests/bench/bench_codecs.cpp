@@ -207,7 +207,7 @@ void recall_table() {
     const std::size_t m2 = dim % 8 == 0 ? 8 : 5;
     const std::string pq1 = std::to_string(m1), pq2 = std::to_string(m2);
     const std::vector<row> rows = {
-        {"fp16", "Flat"},           {"sq8", "SQ8"},         {"sq8:q0.0001", "SQ8"}, {"rot,sq8", "SQ8"},
+        {"fp16", "Flat"},           {"sq8", "SQ8"},         {"sq8:q0.0001", "SQ8"}, {"sq8:mse", "SQ8"}, {"rot,sq8", "SQ8"},
         {"sq4", "SQ4"},             {"sq4:minmax", "SQ4"},  {"sq4:q0.0001", "SQ4"}, {"sq4:q0.003", "SQ4"},
         {"rot,sq4", "SQ4"},         {"pq" + pq1 + "x8", "PQ" + pq1 + "x8np"},   {"pq" + pq2 + "x8", "PQ" + pq2 + "x8np"},
         {"pq" + pq1 + "x4", "PQ" + pq1 + "x4np"}, {"rot,pq" + pq1 + "x8", "PQ" + pq1 + "x8np"},
