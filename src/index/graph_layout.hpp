@@ -3,13 +3,14 @@
 //
 // After hnswlib has built the graph (hnswlib_graph.hpp), the graph is converted into this layout:
 //  * nodes are relabelled in breadth-first order from the entry point over level 0 (neighbours
-//    of a node sit near it in memory); labels_ maps internal ids back to the caller's row ids;
+//    of a node sit near it in memory); the labels map internal ids back to the caller's row ids;
 //  * each node is one record: its code (code_size bytes, at offset 0), then its level-0 links as
 //    `max_degree0` compact little-endian ids of 2 bytes (n < 2^16 - 1), 3 bytes (n < 2^24 - 1)
 //    or 4; unused slots hold the all-ones id, the sentinel. A 3-byte id is read as 4 bytes and
-//    masked, so the buffer has 4 bytes of slack past the last record. Records are `stride` bytes apart, the buffer is 64-byte aligned and
-//    the stride a multiple of 64 (one cache-line-aligned record) unless that would waste more than
-//    1/8 of the record; then records are packed, the stride a multiple of 4. Codes are therefore
+//    masked, so the buffer has 4 bytes of slack past the last record. Records are `stride`
+//    bytes apart, the buffer is 64-byte aligned and the stride a multiple of 64 (one
+//    cache-line-aligned record) unless that would waste more than 1/8 of the record; then
+//    records are packed, the stride a multiple of 4. Codes are therefore
 //    at least 4-byte aligned whatever the code size (bin and pq4x4 codes of odd size included).
 //  * labels_ (internal id -> the caller's row id) are uint16 when n <= 65536, else uint32.
 //  * upper levels (few nodes) are kept apart and indexed by rank among the nodes above level 0
@@ -18,9 +19,10 @@
 //    upper_[upper_offset_[r]]. Nodes only on level 0 (most of them) cost nothing there.
 //
 // Search: greedy descent on the upper levels, then a best-first beam of width ef on level 0 with
-// an epoch-stamped visited array (never cleared between searches), one sorted pool of the ef best
-// (distance, internal id) pairs (ties broken by id) in place of HNSW's two heaps, and the records
-// of a node's unvisited neighbours prefetched, then scored as one batch. search_reference() is
+// an epoch-stamped visited array (never cleared between searches, filtered branch-free), one
+// sorted pool of the ef best (distance, internal id) pairs (ties broken by id; one integer key
+// each) in place of HNSW's two heaps, and the records of a node's unvisited neighbours
+// prefetched, then scored as one batch. search_reference() is
 // the plain algorithm (two std::priority_queue, no prefetch, scalar kernel) the tests compare it with.
 //
 // File form (serialize / deserialize, little-endian), independent of the in-memory stride:
@@ -70,7 +72,7 @@ class graph_layout {
   std::size_t stride() const noexcept { return stride_; }
   std::size_t max_degree0() const noexcept { return max_degree0_; }
   std::size_t id_bytes() const noexcept { return id_bytes_; }
-  /// The code of internal node i (code_size bytes, 16-byte aligned).
+  /// The code of internal node i (code_size bytes, at least 4-byte aligned).
   const std::uint8_t* code(std::uint32_t i) const noexcept { return records_.get() + std::size_t(i) * stride_; }
   std::uint32_t label(std::uint32_t i) const noexcept { return labels16_.empty() ? labels32_[i] : labels16_[i]; }
   /// The top level of internal node i (0 for most nodes).
