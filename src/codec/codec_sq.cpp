@@ -126,6 +126,10 @@ class sq_codec final : public codec {
 
   void train(std::size_t n, const float* x) override {
     QTUNE_CHECK(n > 0 && x != nullptr, "codec ", name(), ": training needs at least one vector, got ", n);
+    // before any range statistic: min / max skip a NaN silently, and a NaN breaks a sort's order
+    for (std::size_t i = 0; i < n * dim_; ++i)
+      QTUNE_CHECK(std::isfinite(x[i]), "codec ", name(), ": dimension ", i % dim_, " has a non-finite training value (row ",
+                  i / dim_, ")");
     std::vector<float> lo(dim_), hi(dim_);
     if (spec_.range == sq_range::minmax) {
       for (std::size_t j = 0; j < dim_; ++j) lo[j] = hi[j] = x[j];
@@ -273,7 +277,8 @@ class sq_codec final : public codec {
         double err = 0;
         if (step > 0) {
           for (const float v : col) {
-            const double c = std::clamp(std::nearbyint((double(v) - a) / step), 0.0, qmax);
+            // clamp, then round half up (inline; the codes the encoder writes up to exact halves)
+            const double c = double(static_cast<long>(std::clamp((double(v) - a) / step, 0.0, qmax) + 0.5));
             const double e = a + step * c - double(v);
             err += e * e;
           }

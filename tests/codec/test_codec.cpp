@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <random>
 #include <sstream>
@@ -158,6 +159,26 @@ TEST(codec_error, least_error_ranges_beat_min_max_on_heavy_tails) {
   }
   // at 4 bits one outlier stretches the step of 4000 values; cutting it is far better
   EXPECT_LT(total_error("sq4:mse"), 0.5 * total_error("sq4:minmax"));
+}
+
+// A codec trained directly (not through a reader, which refuses them first) refuses a non-finite
+// training value: sq with min-max (min / max would skip a NaN silently), quantile and least-error
+// ranges (a NaN breaks their sort) name the dimension; pq, bin and rot refuse it too.
+TEST(codec_error, non_finite_training_values_are_an_error) {
+  const std::size_t dim = 8, n = 300;
+  for (const char* name : {"sq8", "sq8:q0.01", "sq8:mse", "sq4", "sq4:mse", "pq4x4", "bin", "rot,sq8"}) {
+    auto x = gaussian(n, dim, 5);
+    x[123 * dim + 6] = std::numeric_limits<float>::quiet_NaN();
+    auto c = make_codec(name, dim, metric::l2);
+    try {
+      c->train(n, x.data());
+      ADD_FAILURE() << name << " trained on a NaN";
+    } catch (const qtune::error& e) {
+      const std::string m = e.what();  // rot spreads the NaN over every dimension; pq reports FAISS's check
+      EXPECT_TRUE(m.find("finite") != std::string::npos || m.find("NaN") != std::string::npos) << name << ": " << m;
+      if (std::string(name).rfind("sq", 0) == 0) EXPECT_NE(m.find("dimension 6"), std::string::npos) << name << ": " << m;
+    }
+  }
 }
 
 TEST(codec_error, budgets_per_bit_width_synthetic) {
