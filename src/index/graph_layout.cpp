@@ -460,7 +460,7 @@ void graph_layout::search_impl(const Scorer& score, std::size_t ef, std::vector<
   // prefetches the next record too, and the hardware prefetcher follows longer runs); a packed
   // record's code may start anywhere in a line, so its last byte's line is fetched as well
   const std::size_t code_lines = std::min<std::size_t>((code_size_ + 63) / 64, 4);
-  const std::size_t code_last = std::min<std::size_t>(code_size_, 4 * 64) - 1;
+  const std::size_t code_last = code_size_ ? std::min<std::size_t>(code_size_, 4 * 64) - 1 : 0;
 
   float d0;
   const std::uint32_t ep = greedy_upper(score, d0);
