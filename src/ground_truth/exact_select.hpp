@@ -21,7 +21,8 @@ struct topk_buffer {
 void topk_reduce(topk_buffer& b, std::size_t kc, float* scratch) noexcept;
 
 /// Appends (scores[j] + offset[j], id0 + j) for every j < nb whose key is below b.threshold
-/// (offset may be null: no offset), reducing to kc whenever fewer than 16 free slots are left.
+/// (offset may be null: no offset), reducing to kc when the buffer is full (the AVX-512 one when
+/// fewer than 16 free slots are left, since it stores whole vectors).
 /// cap >= kc + 32; scratch: cap floats.
 void topk_filter_scalar(topk_buffer& b, const float* scores, const float* offset, std::size_t nb,
                         std::int32_t id0, std::size_t kc, std::size_t cap, float* scratch) noexcept;

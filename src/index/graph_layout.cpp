@@ -332,11 +332,10 @@ std::uint32_t graph_layout::greedy_upper(const Scorer& score, float& dist) const
       const std::uint32_t count = l[0];
       for (std::uint32_t j = 0; j < count; ++j) ids[j] = upper_node_[l[1 + j]];
       score.many(ids, count, scores);  // one batch: the kernel prefetches the next code
-      const std::uint32_t from = cur;
       for (std::uint32_t j = 0; j < count; ++j)
         if (scores[j] < dist) {
           dist = scores[j];
-          cur = upper_list(from, level)[1 + j];
+          cur = l[1 + j];
           changed = true;
         }
     }
