@@ -19,12 +19,17 @@ enum class blas_mode { tbb_tasks, blas_threads };
 /// The mode exact_knn uses: faster in bench_ground_truth (2 cores) before the threshold filter;
 /// since then the two are within noise of each other on the 784-d sets.
 inline constexpr blas_mode default_blas_mode = blas_mode::tbb_tasks;
+/// Whether byte-valued l2 data take the exact int8 GEMM pass (exact_bytes.hpp; blas_mode does
+/// not apply to it): when_exact = where the data and the machine allow it (exact_knn's choice),
+/// never = always the float32 pass (tests and benchmarks compare the two).
+enum class byte_path { when_exact, never };
 knn_result exact_knn_with(matrix_view<float> base, matrix_view<float> queries, metric m, std::size_t k,
-                          blas_mode mode);
+                          blas_mode mode, byte_path bytes = byte_path::when_exact);
 
 /// Counters of the last exact_knn call (written at its end; not synchronised between callers).
 struct exact_knn_stats {
-  std::size_t rescans = 0;  ///< queries whose float32 candidates could not be proven complete
+  std::size_t rescans = 0;  ///< queries whose first-pass candidates could not be proven complete
+  bool byte_path = false;   ///< the int8 GEMM pass ran (exact_bytes.hpp)
 };
 exact_knn_stats& last_exact_knn_stats() noexcept;
 

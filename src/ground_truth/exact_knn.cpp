@@ -1,4 +1,7 @@
-// Exact k-NN by blocked sgemm + bounded heaps, re-scored in float64 (see ground_truth.hpp).
+// Exact k-NN (see ground_truth.hpp): a first pass of blocked products and threshold filters
+// keeps kc candidates per query, then each query's candidates are proven complete and sorted.
+// Two first passes: sgemm keys re-scored in float64 (any data), and int8 GEMM keys that are
+// exact (byte-valued data, exact_bytes.hpp).
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -6,22 +9,20 @@
 #include <cblas.h>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <limits>
-#include <mutex>
 #include <utility>
 #include <vector>
 
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
-
-#include "qtune/progress.hpp"
 #include <oneapi/tbb/task_arena.h>
 
+#include "ground_truth/exact_bytes.hpp"
 #include "ground_truth/exact_detail.hpp"
 #include "ground_truth/exact_select.hpp"
 #include "qtune/error.hpp"
 #include "qtune/ground_truth.hpp"
+#include "qtune/progress.hpp"
 #include "qtune/simd.hpp"
 
 namespace qtune {
@@ -126,46 +127,6 @@ f64_kernels f64_kernels_active() noexcept {
 }
 
 
-void topk_reduce(topk_buffer& b, std::size_t kc, float* scratch) noexcept {
-  if (b.count < kc) return;
-  // The kc-th smallest key t becomes the threshold; kept: every key below t and keys equal to t
-  // up to kc in all. Which of several keys equal to t stay does not matter: finish_query only
-  // needs every dropped candidate to have key >= t.
-  std::copy_n(b.keys, b.count, scratch);
-  std::nth_element(scratch, scratch + (kc - 1), scratch + b.count);
-  const float t = scratch[kc - 1];
-  std::size_t ties = kc;
-  for (std::size_t i = 0; i < kc; ++i) ties -= scratch[i] < t;  // slots left for keys equal to t
-  std::size_t kept = 0;
-  for (std::size_t i = 0; i < b.count; ++i) {
-    const float key = b.keys[i];
-    const bool tie = key == t && ties > 0;
-    ties -= tie;
-    b.keys[kept] = key;
-    b.ids[kept] = b.ids[i];
-    kept += (key < t) | tie;
-  }
-  b.count = kept;
-  b.threshold = t;
-}
-
-void topk_filter_scalar(topk_buffer& b, const float* scores, const float* offset, std::size_t nb, std::int32_t id0,
-                        std::size_t kc, std::size_t cap, float* scratch) noexcept {
-  float thr = b.threshold;
-  for (std::size_t j = 0; j < nb; ++j) {
-    const float key = offset ? scores[j] + offset[j] : scores[j];
-    if (key < thr) {
-      b.keys[b.count] = key;
-      b.ids[b.count] = id0 + std::int32_t(j);
-      if (++b.count == cap) {
-        topk_reduce(b, kc, scratch);
-        thr = b.threshold;
-      }
-    }
-  }
-}
-
-
 exact_knn_stats& last_exact_knn_stats() noexcept {
   static exact_knn_stats s;
   return s;
@@ -177,49 +138,6 @@ std::uint64_t exact_knn_call_count() noexcept { return g_exact_knn_calls.load();
 
 namespace {
 
-struct knn_job {
-  matrix_view<float> base;
-  matrix_view<float> queries;
-  bool l2 = true;
-  std::size_t k = 0;
-  std::size_t kc = 0;  // candidates kept per query in the float32 pass
-  std::vector<float> base_key_offset;   // l2: ||x||^2 (float); ip: 0
-  std::vector<double> query_norm;       // ||q|| (float64)
-  double max_base_norm = 0;             // max ||x|| (float64)
-  std::atomic<std::size_t> rescans{0};
-  detail::f64_kernels f64{};
-
-  double distance(const float* q, const float* x) const noexcept {
-    return l2 ? f64.l2(q, x, queries.dim) : 1.0 - f64.ip(q, x, queries.dim);
-  }
-  // distance() of q to base rows ids[0..count), four rows per kernel call.
-  void distances(const float* q, const std::int32_t* ids, std::size_t count, double* out) const noexcept {
-    std::size_t j = 0;
-    for (; j + 4 <= count; j += 4) {
-      const float* rows[4] = {base.row(std::size_t(ids[j])), base.row(std::size_t(ids[j + 1])),
-                              base.row(std::size_t(ids[j + 2])), base.row(std::size_t(ids[j + 3]))};
-      if (l2) {
-        f64.l2_x4(q, rows, queries.dim, out + j);
-      } else {
-        f64.ip_x4(q, rows, queries.dim, out + j);
-        for (int r = 0; r < 4; ++r) out[j + r] = 1.0 - out[j + r];
-      }
-    }
-    for (; j < count; ++j) out[j] = distance(q, base.row(std::size_t(ids[j])));
-  }
-};
-
-// Rigorous bound on |key_f32 - key_exact| for one query (Higham's gamma_n for the dot product,
-// plus the roundings of ||x||^2 and of the final addition).
-double key_tolerance(const knn_job& job, std::size_t q) {
-  const double d = double(job.queries.dim) + 4.0;
-  const double qn = job.query_norm[q];
-  const double m = job.max_base_norm;
-  const double t = job.l2 ? d * unit_roundoff_f32 * (2.0 * qn * m + 2.0 * m * m + qn * qn)
-                          : d * unit_roundoff_f32 * qn * m;
-  return 1.1 * t + 1e-30;
-}
-
 struct scored {
   double distance;
   std::int32_t id;
@@ -228,53 +146,12 @@ struct scored {
   }
 };
 
-// Re-scores the float32 candidates of query q (count of them, at most kc) in float64, proves
-// (or, failing that, enforces by a full re-scan) that they contain the exact top k, and writes
-// the sorted row.
-void finish_query(knn_job& job, std::size_t q, const float* keys, const std::int32_t* ids, std::size_t count,
-                  std::vector<scored>& scratch, std::vector<double>& dist, std::vector<float>& scan_buf,
-                  std::int32_t* out_ids, float* out_dist) {
-  const std::size_t dim = job.queries.dim;
-  const float* qv = job.queries.row(q);
-  dist.resize(count);
-  job.distances(qv, ids, count, dist.data());
-  scratch.clear();
-  float worst_key = -std::numeric_limits<float>::infinity();
-  for (std::size_t j = 0; j < count; ++j) {
-    worst_key = std::max(worst_key, keys[j]);
-    scratch.push_back({dist[j], ids[j]});
-  }
-  const std::size_t n = job.base.rows;
-  const std::size_t keep = std::min(job.k, n);
-  if (keep > 0 && scratch.size() == job.kc && job.kc < n) {
-    std::nth_element(scratch.begin(), scratch.begin() + std::ptrdiff_t(keep - 1), scratch.end());
-    const double kth = scratch[keep - 1].distance;
-    const double qn2 = job.query_norm[q] * job.query_norm[q];
-    const double kth_key = job.l2 ? kth - qn2 : kth - 1.0;
-    const double tol = key_tolerance(job, q);
-    const double slack = 1e-12 * (std::abs(kth_key) + qn2 + job.max_base_norm * job.max_base_norm);
-    if (!(double(worst_key) - tol > kth_key + slack)) {
-      // A dropped candidate might tie or beat the k-th: re-scan every base vector, keeping
-      // all whose float32 key is within the bound of the exact k-th key.
-      ++job.rescans;
-      scan_buf.resize(n);
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n), int(dim), job.l2 ? -2.0f : -1.0f, job.base.data,
-                  int(job.base.stride), qv, 1, 0.0f, scan_buf.data(), 1);
-      const double limit = kth_key + tol + slack;
-      scratch.clear();
-      for (std::size_t j = 0; j < n; ++j) {
-        const double key = double(scan_buf[j]) + double(job.base_key_offset[j]);
-        if (key <= limit)
-          scratch.push_back({job.distance(qv, job.base.row(j)), std::int32_t(j)});
-      }
-    }
-  }
-  const std::size_t take = std::min(keep, scratch.size());
-  std::partial_sort(scratch.begin(), scratch.begin() + std::ptrdiff_t(take), scratch.end());
-  for (std::size_t j = 0; j < job.k; ++j) {
-    if (j < take) {
-      out_ids[j] = scratch[j].id;
-      out_dist[j] = float(scratch[j].distance);
+// Writes the first min(k, sorted.size()) entries of sorted as a result row, padding with -1/+inf.
+void write_row(const std::vector<scored>& sorted, std::size_t k, std::int32_t* out_ids, float* out_dist) {
+  for (std::size_t j = 0; j < k; ++j) {
+    if (j < sorted.size()) {
+      out_ids[j] = sorted[j].id;
+      out_dist[j] = float(sorted[j].distance);
     } else {
       out_ids[j] = -1;
       out_dist[j] = std::numeric_limits<float>::infinity();
@@ -282,60 +159,289 @@ void finish_query(knn_job& job, std::size_t q, const float* keys, const std::int
   }
 }
 
+// Sorts the `keep` best of all to the front by (distance, id) and drops the rest.
+void keep_best(std::vector<scored>& all, std::size_t keep) {
+  keep = std::min(keep, all.size());
+  // kc is barely above k: a full sort beats partial_sort's heap there.
+  if (2 * keep >= all.size()) std::sort(all.begin(), all.end());
+  else std::partial_sort(all.begin(), all.begin() + std::ptrdiff_t(keep), all.end());
+  all.resize(keep);
+}
+
+// ---- the float32 pass: sgemm keys, float64 re-scoring --------------------------------------
+
 using filter_fn = void (*)(detail::topk_buffer&, const float*, const float*, std::size_t, std::int32_t, std::size_t,
                            std::size_t, float*) noexcept;
 
-// Per-thread scratch of the float32 pass, kept between calls (TBB's workers live on).
+class float_pass {
+ public:
+  using key = float;
+  using product = float;
+  struct finish_scratch {
+    std::vector<scored> scored_rows;
+    std::vector<double> dist;
+    std::vector<float> scan_buf;
+  };
+
+  float_pass(matrix_view<float> base, matrix_view<float> queries, bool l2, std::size_t k, std::size_t kc)
+      : base_(base), queries_(queries), l2_(l2), k_(k), kc_(kc), f64_(detail::f64_kernels_active()),
+        filter_(active_simd_level() >= simd_level::avx512 ? &detail::topk_filter_avx512
+                                                            : &detail::topk_filter_scalar) {
+    const std::size_t n = base.rows, nq = queries.rows, dim = base.dim;
+    key_offset_.resize(n);
+    std::vector<double> base_norm2(n);
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 1024), [&](const auto& r) {
+      for (std::size_t j = r.begin(); j < r.end(); ++j) {
+        const double s = f64_.ip(base.row(j), base.row(j), dim);
+        base_norm2[j] = s;
+        key_offset_[j] = l2 ? float(s) : 0.0f;
+      }
+    });
+    max_base_norm_ = std::sqrt(*std::max_element(base_norm2.begin(), base_norm2.end()));
+    query_norm_.resize(nq);
+    for (std::size_t q = 0; q < nq; ++q) query_norm_[q] = std::sqrt(detail::ip_f64(queries.row(q), queries.row(q), dim));
+  }
+
+  static key unbounded() noexcept { return std::numeric_limits<float>::infinity(); }
+
+  // products[i * nb + j] = -2 <q_{q0+i}, x_{b0+j}> (l2) or -<q, x> (ip).
+  void products(std::size_t q0, std::size_t mq, std::size_t b0, std::size_t nb, float* out) const {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(mq), int(nb), int(base_.dim), l2_ ? -2.0f : -1.0f,
+                queries_.row(q0), int(queries_.stride), base_.row(b0), int(base_.stride), 0.0f, out, int(nb));
+  }
+  // Key = product + ||x||^2 (l2) or product (ip).
+  void select(detail::topk_buffer& b, const float* row, std::size_t b0, std::size_t nb, std::size_t cap,
+              float* scratch) const noexcept {
+    filter_(b, row, l2_ ? key_offset_.data() + b0 : nullptr, nb, std::int32_t(b0), kc_, cap, scratch);
+  }
+
+  // Re-scores the float32 candidates of query q (count of them, at most kc) in float64, proves
+  // (or, failing that, enforces by a full re-scan) that they contain the exact top k, and writes
+  // the sorted row.
+  void finish(std::size_t q, const float* keys, const std::int32_t* ids, std::size_t count, finish_scratch& s,
+              std::int32_t* out_ids, float* out_dist) {
+    const float* qv = queries_.row(q);
+    std::vector<scored>& rows = s.scored_rows;
+    s.dist.resize(count);
+    distances(qv, ids, count, s.dist.data());
+    rows.clear();
+    float worst_key = -std::numeric_limits<float>::infinity();
+    for (std::size_t j = 0; j < count; ++j) {
+      worst_key = std::max(worst_key, keys[j]);
+      rows.push_back({s.dist[j], ids[j]});
+    }
+    const std::size_t n = base_.rows, keep = std::min(k_, n);
+    if (keep > 0 && count == kc_ && kc_ < n) {
+      std::nth_element(rows.begin(), rows.begin() + std::ptrdiff_t(keep - 1), rows.end());
+      const double kth = rows[keep - 1].distance;
+      const double qn2 = query_norm_[q] * query_norm_[q];
+      const double kth_key = l2_ ? kth - qn2 : kth - 1.0;
+      const double tol = key_tolerance(q);
+      const double slack = 1e-12 * (std::abs(kth_key) + qn2 + max_base_norm_ * max_base_norm_);
+      if (!(double(worst_key) - tol > kth_key + slack)) rescan(q, kth_key + tol + slack, s);
+    }
+    keep_best(rows, keep);
+    write_row(rows, k_, out_ids, out_dist);
+  }
+
+  std::size_t rescans() const noexcept { return rescans_.load(); }
+
+ private:
+  double distance(const float* q, const float* x) const noexcept {
+    return l2_ ? f64_.l2(q, x, queries_.dim) : 1.0 - f64_.ip(q, x, queries_.dim);
+  }
+  // distance() of q to base rows ids[0..count), four rows per kernel call.
+  void distances(const float* q, const std::int32_t* ids, std::size_t count, double* out) const noexcept {
+    std::size_t j = 0;
+    for (; j + 4 <= count; j += 4) {
+      const float* rows[4] = {base_.row(std::size_t(ids[j])), base_.row(std::size_t(ids[j + 1])),
+                              base_.row(std::size_t(ids[j + 2])), base_.row(std::size_t(ids[j + 3]))};
+      if (l2_) {
+        f64_.l2_x4(q, rows, queries_.dim, out + j);
+      } else {
+        f64_.ip_x4(q, rows, queries_.dim, out + j);
+        for (int r = 0; r < 4; ++r) out[j + r] = 1.0 - out[j + r];
+      }
+    }
+    for (; j < count; ++j) out[j] = distance(q, base_.row(std::size_t(ids[j])));
+  }
+  // Rigorous bound on |key_f32 - key_exact| for one query (Higham's gamma_n for the dot
+  // product, plus the roundings of ||x||^2 and of the final addition).
+  double key_tolerance(std::size_t q) const noexcept {
+    const double d = double(queries_.dim) + 4.0;
+    const double qn = query_norm_[q];
+    const double m = max_base_norm_;
+    const double t = l2_ ? d * unit_roundoff_f32 * (2.0 * qn * m + 2.0 * m * m + qn * qn)
+                         : d * unit_roundoff_f32 * qn * m;
+    return 1.1 * t + 1e-30;
+  }
+  // A dropped candidate might tie or beat the k-th: scores every base vector again, keeping
+  // all whose float32 key is within the bound of the exact k-th key (limit).
+  void rescan(std::size_t q, double limit, finish_scratch& s) {
+    ++rescans_;
+    const std::size_t n = base_.rows;
+    const float* qv = queries_.row(q);
+    s.scan_buf.resize(n);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, int(n), int(base_.dim), l2_ ? -2.0f : -1.0f, base_.data,
+                int(base_.stride), qv, 1, 0.0f, s.scan_buf.data(), 1);
+    s.scored_rows.clear();
+    for (std::size_t j = 0; j < n; ++j) {
+      const double key = double(s.scan_buf[j]) + double(key_offset_[j]);
+      if (key <= limit) s.scored_rows.push_back({distance(qv, base_.row(j)), std::int32_t(j)});
+    }
+  }
+
+  matrix_view<float> base_, queries_;
+  bool l2_;
+  std::size_t k_, kc_;
+  detail::f64_kernels f64_;
+  filter_fn filter_;
+  std::vector<float> key_offset_;    // l2: ||x||^2 (float); ip: 0
+  std::vector<double> query_norm_;   // ||q|| (float64)
+  double max_base_norm_ = 0;         // max ||x|| (float64)
+  std::atomic<std::size_t> rescans_{0};
+};
+
+// ---- the byte pass: int8 GEMM, exact integer keys (exact_bytes.hpp) --------------------------
+
+// Components are shifted into [0, 255] (u8 = v - c): squared L2 is shift-invariant. The base
+// is stored as s8 = u8 - 128, so the GEMM gives dot_ij = <q'_i, x'_j - 128>, and
+//   ||q' - x'||^2 = ||q'||^2 - 256 sum(q') + key,   key = ||x'||^2 - 2 dot   (exact in int32
+// for dim <= max_dim). Keys rank a query's candidates exactly: no re-scoring, no tolerance.
+class byte_pass {
+ public:
+  using key = std::int32_t;
+  using product = std::int32_t;
+  struct finish_scratch {
+    std::vector<scored> scored_rows;
+  };
+  static constexpr std::size_t max_dim = 16000;  // 130305 * dim < 2^31: |key| and |dot| fit int32
+
+  byte_pass(matrix_view<float> base, matrix_view<float> queries, float origin, std::size_t k, std::size_t kc)
+      : dim_(base.dim), n_(base.rows), k_(k), kc_(kc), base_(detail::to_bytes(base, origin, 128)),
+        queries_(detail::to_bytes(queries, origin, 0)),
+        filter_(active_simd_level() >= simd_level::avx512 ? &detail::topk_filter_i32_avx512
+                                                            : &detail::topk_filter_i32_scalar) {
+    norm_.assign(base_.norm.begin(), base_.norm.end());  // < 255^2 * max_dim: fits int32
+    query_offset_.resize(queries.rows);
+    for (std::size_t q = 0; q < queries.rows; ++q) query_offset_[q] = queries_.norm[q] - 256 * queries_.sum[q];
+  }
+
+  static key unbounded() noexcept { return std::numeric_limits<std::int32_t>::max(); }
+
+  void products(std::size_t q0, std::size_t mq, std::size_t b0, std::size_t nb, std::int32_t* out) const {
+    detail::int8_gemm(queries_.bytes.data() + q0 * dim_, dim_, base_s8() + b0 * dim_, dim_, mq, nb, dim_, out, nb);
+  }
+  void select(detail::topk_buffer_i32& b, const std::int32_t* row, std::size_t b0, std::size_t nb, std::size_t cap,
+              std::int32_t* scratch) const noexcept {
+    filter_(b, row, norm_.data() + b0, nb, std::int32_t(b0), kc_, cap, scratch);
+  }
+
+  // The candidates hold the exact top k unless a dropped one could tie the k-th key: every
+  // dropped key is >= the largest kept key, so a k-th key strictly below it proves them.
+  void finish(std::size_t q, const std::int32_t* keys, const std::int32_t* ids, std::size_t count,
+              finish_scratch& s, std::int32_t* out_ids, float* out_dist) {
+    std::vector<scored>& rows = s.scored_rows;
+    rows.clear();
+    std::int32_t worst_key = std::numeric_limits<std::int32_t>::min();
+    for (std::size_t j = 0; j < count; ++j) {
+      worst_key = std::max(worst_key, keys[j]);
+      rows.push_back({distance(q, keys[j]), ids[j]});
+    }
+    const std::size_t keep = std::min(k_, n_);
+    if (keep > 0 && count == kc_ && kc_ < n_) {
+      std::nth_element(rows.begin(), rows.begin() + std::ptrdiff_t(keep - 1), rows.end());
+      const double kth_key = rows[keep - 1].distance - double(query_offset_[q]);
+      if (!(kth_key < double(worst_key))) rescan(q, kth_key, rows);
+    }
+    keep_best(rows, keep);
+    write_row(rows, k_, out_ids, out_dist);
+  }
+
+  std::size_t rescans() const noexcept { return rescans_.load(); }
+
+ private:
+  // Exact squared distance from the key (integers far below 2^53: exact in double).
+  double distance(std::size_t q, std::int32_t key) const noexcept { return double(query_offset_[q] + key); }
+
+  // Every base row whose key is <= limit, scored exactly.
+  void rescan(std::size_t q, double limit, std::vector<scored>& rows) {
+    ++rescans_;
+    rows.clear();
+    const std::uint8_t* qv = queries_.bytes.data() + q * dim_;
+    for (std::size_t j = 0; j < n_; ++j) {
+      const std::int8_t* x = base_s8() + j * dim_;
+      std::int32_t dot = 0;
+      for (std::size_t d = 0; d < dim_; ++d) dot += std::int32_t(qv[d]) * std::int32_t(x[d]);
+      const std::int32_t key = norm_[j] - 2 * dot;
+      if (double(key) <= limit) rows.push_back({distance(q, key), std::int32_t(j)});
+    }
+  }
+
+  const std::int8_t* base_s8() const noexcept { return reinterpret_cast<const std::int8_t*>(base_.bytes.data()); }
+
+  std::size_t dim_, n_, k_, kc_;
+  detail::byte_rows base_;              // v - origin - 128 as s8
+  detail::byte_rows queries_;           // v - origin as u8
+  std::vector<std::int32_t> norm_;      // ||x'||^2
+  std::vector<std::int64_t> query_offset_;  // ||q'||^2 - 256 sum(q')
+  void (*filter_)(detail::topk_buffer_i32&, const std::int32_t*, const std::int32_t*, std::size_t, std::int32_t,
+                  std::size_t, std::size_t, std::int32_t*) noexcept;
+  std::atomic<std::size_t> rescans_{0};
+};
+
+// ---- the pass driver, shared by both ---------------------------------------------------------
+
+// Per-thread scratch of the first pass, kept between calls (TBB's workers live on).
+template <class Pass>
 struct pass_workspace {
-  std::vector<float> products;     // mq * bb
-  std::vector<float> keys;         // mq * cap
-  std::vector<std::int32_t> ids;   // mq * cap
-  std::vector<float> sort;         // cap
+  std::vector<typename Pass::product> products;  // mq * bb
+  std::vector<typename Pass::key> keys;          // mq * cap
+  std::vector<std::int32_t> ids;                 // mq * cap
+  std::vector<typename Pass::key> sort;          // cap
   template <class T>
   static T* sized(std::vector<T>& v, std::size_t n) {
     if (v.size() < n) v.resize(n);
     return v.data();
   }
+  static pass_workspace& local() {
+    static thread_local pass_workspace w;
+    return w;
+  }
 };
-pass_workspace& local_workspace() {
-  static thread_local pass_workspace w;
-  return w;
-}
 
 // Candidates of one chunk of queries: for each base slice s and query i of the chunk, at most
 // kc (key, id) pairs at [(s * chunk + i) * kc] and their count.
+template <class Key>
 struct chunk_candidates {
-  std::vector<float> keys;
+  std::vector<Key> keys;
   std::vector<std::int32_t> ids;
   std::vector<std::uint32_t> count;
 };
 
-// Float32 pass of query rows [q0, q0 + mq) against base rows [b_begin, b_end): sgemm in blocks
-// of bb base rows, each product row filtered into that query's buffer; the kept candidates go
-// to out (slot stride kc).
-void scan_task(const knn_job& job, filter_fn filter, std::size_t q0, std::size_t mq, std::size_t b_begin,
-               std::size_t b_end, std::size_t bb, std::size_t cap, float* out_keys, std::int32_t* out_ids,
-               std::uint32_t* out_count) {
-  const std::size_t dim = job.queries.dim, kc = job.kc;
-  pass_workspace& w = local_workspace();
-  float* products = pass_workspace::sized(w.products, mq * bb);
-  float* keys = pass_workspace::sized(w.keys, mq * cap);
-  std::int32_t* ids = pass_workspace::sized(w.ids, mq * cap);
-  float* sort = pass_workspace::sized(w.sort, cap);
-  std::vector<detail::topk_buffer> buffers(mq);
-  for (std::size_t i = 0; i < mq; ++i)
-    buffers[i] = {keys + i * cap, ids + i * cap, 0, std::numeric_limits<float>::infinity()};
-  const float* offset = job.l2 ? job.base_key_offset.data() : nullptr;
+// First pass of query rows [q0, q0 + mq) against base rows [b_begin, b_end): products in
+// blocks of bb base rows, each product row filtered into that query's buffer; the kept
+// candidates go to out (slot stride kc).
+template <class Pass>
+void scan_task(const Pass& pass, std::size_t kc, std::size_t q0, std::size_t mq, std::size_t b_begin,
+               std::size_t b_end, std::size_t bb, std::size_t cap, typename Pass::key* out_keys,
+               std::int32_t* out_ids, std::uint32_t* out_count) {
+  using ws = pass_workspace<Pass>;
+  using key = typename Pass::key;
+  ws& w = ws::local();
+  auto* products = ws::sized(w.products, mq * bb);
+  key* keys = ws::sized(w.keys, mq * cap);
+  std::int32_t* ids = ws::sized(w.ids, mq * cap);
+  key* sort = ws::sized(w.sort, cap);
+  std::vector<detail::topk_buffer_of<key>> buffers(mq);
+  for (std::size_t i = 0; i < mq; ++i) buffers[i] = {keys + i * cap, ids + i * cap, 0, Pass::unbounded()};
   for (std::size_t b0 = b_begin; b0 < b_end; b0 += bb) {
     const std::size_t nb = std::min(bb, b_end - b0);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(mq), int(nb), int(dim), job.l2 ? -2.0f : -1.0f,
-                job.queries.row(q0), int(job.queries.stride), job.base.row(b0), int(job.base.stride), 0.0f, products,
-                int(nb));
-    for (std::size_t i = 0; i < mq; ++i)
-      filter(buffers[i], products + i * nb, offset ? offset + b0 : nullptr, nb, std::int32_t(b0), kc, cap, sort);
+    pass.products(q0, mq, b0, nb, products);
+    for (std::size_t i = 0; i < mq; ++i) pass.select(buffers[i], products + i * nb, b0, nb, cap, sort);
   }
   for (std::size_t i = 0; i < mq; ++i) {
-    detail::topk_buffer& b = buffers[i];
+    auto& b = buffers[i];
     if (b.count > kc) detail::topk_reduce(b, kc, sort);
     std::copy_n(b.keys, b.count, out_keys + i * kc);
     std::copy_n(b.ids, b.count, out_ids + i * kc);
@@ -343,12 +449,13 @@ void scan_task(const knn_job& job, filter_fn filter, std::size_t q0, std::size_t
   }
 }
 
-// Merges query q's candidates of all slices into the kc best, then finish_query.
-void merge_and_finish(knn_job& job, std::size_t q, std::size_t slices, std::size_t chunk, std::size_t i,
-                      const chunk_candidates& c, std::vector<float>& keys, std::vector<std::int32_t>& ids,
-                      std::vector<float>& sort, std::vector<scored>& scratch, std::vector<double>& dist,
-                      std::vector<float>& scan_buf, std::int32_t* out_ids, float* out_dist) {
-  const std::size_t kc = job.kc;
+// Merges query q's candidates of all slices into the kc best, then Pass::finish.
+template <class Pass>
+void merge_and_finish(Pass& pass, std::size_t kc, std::size_t q, std::size_t slices, std::size_t chunk,
+                      std::size_t i, const chunk_candidates<typename Pass::key>& c,
+                      std::vector<typename Pass::key>& keys, std::vector<std::int32_t>& ids,
+                      std::vector<typename Pass::key>& sort, typename Pass::finish_scratch& scratch,
+                      std::int32_t* out_ids, float* out_dist) {
   keys.resize(slices * kc);
   ids.resize(slices * kc);
   sort.resize(slices * kc);
@@ -359,19 +466,92 @@ void merge_and_finish(knn_job& job, std::size_t q, std::size_t slices, std::size
     std::copy_n(c.ids.data() + slot * kc, m, ids.data() + count);
     count += m;
   }
-  detail::topk_buffer b{keys.data(), ids.data(), count, std::numeric_limits<float>::infinity()};
+  detail::topk_buffer_of<typename Pass::key> b{keys.data(), ids.data(), count, Pass::unbounded()};
   if (b.count > kc) detail::topk_reduce(b, kc, sort.data());
-  finish_query(job, q, b.keys, b.ids, b.count, scratch, dist, scan_buf, out_ids, out_dist);
+  pass.finish(q, b.keys, b.ids, b.count, scratch, out_ids, out_dist);
+}
+
+// Queries in chunks (bounding the candidates held at once); in a chunk, tasks of (query
+// block, base slice), each one product per bb base rows and a threshold filter per product row.
+// Base slices give every thread work when there are few queries; their candidates are merged
+// per query before Pass::finish.
+// Measured on 2 Zen 4 cores (bench_ground_truth): one task per thread did at least as well
+// as two or four (fewer restarts of the filter threshold, fewer repacks of the base);
+// the product block (up to 4 MB) need not stay in L2, the product dominates its write and read.
+// parallel_tasks = false runs the tasks in turn (the product itself multi-threaded).
+template <class Pass>
+void run_passes(Pass& pass, std::size_t n, std::size_t nq, std::size_t k, std::size_t kc, bool parallel_tasks,
+                knn_result& result) {
+  const std::size_t threads = std::size_t(std::max(1, tbb::this_task_arena::max_concurrency()));
+  using key = typename Pass::key;
+  // Progress in queries finished (qtune/progress.hpp); any worker may report.
+  std::atomic<std::uint64_t> queries_done{0};
+  auto report_done = [&](std::size_t finished) {
+    const std::uint64_t d = queries_done.fetch_add(finished) + finished;
+    if (progress_enabled()) report_progress("ground truth", d, nq);
+  };
+  report_done(0);
+
+  const std::size_t chunk_max = 4096;                    // queries whose candidates are held at once
+  const std::size_t bq_max = 512, min_bq = 32;           // query rows per product
+  const std::size_t task_target = threads;
+  const std::size_t min_slice = 1024;                    // base rows per slice, at least
+  const std::size_t product_values = std::size_t(1) << 20;
+  // Filter buffer: room for kc kept plus at least as many new ones before a reduction, and 16
+  // slots of slack for the vector stores.
+  const std::size_t cap = 2 * kc + 48;
+  chunk_candidates<key> cand;
+  for (std::size_t c0 = 0; c0 < nq; c0 += chunk_max) {
+    const std::size_t chunk = std::min(chunk_max, nq - c0);
+    std::size_t qblocks = (chunk + bq_max - 1) / bq_max;
+    qblocks = std::max(qblocks, std::min(task_target, chunk / min_bq));
+    qblocks = std::max<std::size_t>(qblocks, 1);
+    const std::size_t bq = (chunk + qblocks - 1) / qblocks;
+    qblocks = (chunk + bq - 1) / bq;
+    std::size_t slices = std::max<std::size_t>(1, (task_target + qblocks - 1) / qblocks);
+    slices = std::max<std::size_t>(1, std::min(slices, n / min_slice));
+    const std::size_t slice_rows = (n + slices - 1) / slices;
+    const std::size_t bb = std::clamp<std::size_t>(product_values / bq, 64, 8192);
+    cand.keys.resize(slices * chunk * kc);
+    cand.ids.resize(slices * chunk * kc);
+    cand.count.assign(slices * chunk, 0);
+    auto run_task = [&](std::size_t t) {
+      const std::size_t qb = t / slices, s = t % slices;
+      const std::size_t q0 = qb * bq, mq = std::min(bq, chunk - q0);
+      const std::size_t b_begin = s * slice_rows, b_end = std::min(n, b_begin + slice_rows);
+      const std::size_t slot = s * chunk + q0;
+      if (b_begin < b_end)
+        scan_task(pass, kc, c0 + q0, mq, b_begin, b_end, bb, cap, cand.keys.data() + slot * kc,
+                  cand.ids.data() + slot * kc, cand.count.data() + slot);
+    };
+    if (parallel_tasks) {
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, qblocks * slices, 1), [&](const auto& r) {
+        for (std::size_t t = r.begin(); t < r.end(); ++t) run_task(t);
+      });
+    } else {
+      for (std::size_t t = 0; t < qblocks * slices; ++t) run_task(t);
+    }
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, chunk, 8), [&](const auto& r) {
+      std::vector<key> keys, sort;
+      std::vector<std::int32_t> ids;
+      typename Pass::finish_scratch scratch;
+      for (std::size_t i = r.begin(); i < r.end(); ++i)
+        merge_and_finish(pass, kc, c0 + i, slices, chunk, i, cand, keys, ids, sort, scratch,
+                         result.ids.data() + (c0 + i) * k, result.distances.data() + (c0 + i) * k);
+      report_done(r.size());
+    });
+  }
+  detail::last_exact_knn_stats().rescans = pass.rescans();
 }
 
 }  // namespace
 
 knn_result exact_knn(matrix_view<float> base, matrix_view<float> queries, metric m, std::size_t k) {
-  return detail::exact_knn_with(base, queries, m, k, detail::default_blas_mode);
+  return detail::exact_knn_with(base, queries, m, k, detail::default_blas_mode, detail::byte_path::when_exact);
 }
 
 knn_result detail::exact_knn_with(matrix_view<float> base, matrix_view<float> queries, metric m, std::size_t k,
-                                  blas_mode mode) {
+                                  blas_mode mode, byte_path bytes) {
   QTUNE_CHECK(k > 0, "exact_knn: k must be > 0, got 0");
   QTUNE_CHECK(base.dim == queries.dim, "exact_knn: base has dimension ", base.dim, " but queries have ",
               queries.dim);
@@ -389,109 +569,27 @@ knn_result detail::exact_knn_with(matrix_view<float> base, matrix_view<float> qu
   result.k = k;
   result.ids.assign(queries.rows * k, -1);
   result.distances.assign(queries.rows * k, std::numeric_limits<float>::infinity());
+  detail::last_exact_knn_stats() = {};
   if (queries.rows == 0 || base.rows == 0) return result;
 
-  knn_job job;
-  job.base = base;
-  job.queries = queries;
-  job.l2 = compute_metric(m) == metric::l2;
-  job.k = k;
-  job.f64 = detail::f64_kernels_active();
-  const std::size_t n = base.rows;
-  const std::size_t nq = queries.rows;
-  const std::size_t dim = base.dim;
-  // A few spare candidates so near-ties at the k-th place are settled by the float64 pass
-  // rather than by a re-scan.
-  job.kc = std::min(n, k + std::max<std::size_t>(8, k / 8));
-  const std::size_t kc = job.kc;
-  // Filter buffer: room for kc kept plus at least as many new ones before a reduction, and 16
-  // slots of slack for the vector stores.
-  const std::size_t cap = 2 * kc + 48;
-  const filter_fn filter =
-      active_simd_level() >= simd_level::avx512 ? &detail::topk_filter_avx512 : &detail::topk_filter_scalar;
+  const bool l2 = compute_metric(m) == metric::l2;
+  const std::size_t n = base.rows, nq = queries.rows;
+  // A few spare candidates so near-ties at the k-th place are settled without a re-scan.
+  const std::size_t kc = std::min(n, k + std::max<std::size_t>(8, k / 8));
 
-  job.base_key_offset.resize(n);
-  std::vector<double> base_norm2(n);
-  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 1024), [&](const auto& r) {
-    for (std::size_t j = r.begin(); j < r.end(); ++j) {
-      const double s = job.f64.ip(base.row(j), base.row(j), dim);
-      base_norm2[j] = s;
-      job.base_key_offset[j] = job.l2 ? float(s) : 0.0f;
+  if (bytes == byte_path::when_exact && l2 && base.dim <= byte_pass::max_dim &&
+      active_simd_level() >= simd_level::avx512 && detail::int8_gemm_is_exact()) {
+    if (const auto origin = detail::byte_window(base, queries)) {
+      byte_pass pass(base, queries, *origin, k, kc);
+      run_passes(pass, n, nq, k, kc, true, result);
+      detail::last_exact_knn_stats().byte_path = true;
+      return result;
     }
-  });
-  job.max_base_norm = std::sqrt(*std::max_element(base_norm2.begin(), base_norm2.end()));
-  job.query_norm.resize(nq);
-  for (std::size_t q = 0; q < nq; ++q) job.query_norm[q] = std::sqrt(detail::ip_f64(queries.row(q), queries.row(q), dim));
-
-  const std::size_t threads = std::size_t(std::max(1, tbb::this_task_arena::max_concurrency()));
-
-  // Progress in queries finished (qtune/progress.hpp); any worker may report.
-  std::atomic<std::uint64_t> queries_done{0};
-  auto report_done = [&](std::size_t finished) {
-    const std::uint64_t d = queries_done.fetch_add(finished) + finished;
-    if (progress_enabled()) report_progress("ground truth", d, nq);
-  };
-  report_done(0);
-
-  // Queries in chunks (bounding the candidates held at once); in a chunk, tasks of (query
-  // block, base slice), each one sgemm per bb base rows and a threshold filter per product row.
-  // Base slices give every thread work when there are few queries; their candidates are merged
-  // per query before the float64 pass.
-  // Measured on 2 Zen 4 cores (bench_ground_truth): one task per thread did at least as well
-  // as two or four (fewer restarts of the filter threshold, fewer repacks of the base);
-  // the product block (up to 4 MB) need not stay in L2, sgemm dominates its write and read.
-  const std::size_t chunk_max = 4096;                    // queries whose candidates are held at once
-  const std::size_t bq_max = 512, min_bq = 32;           // query rows per sgemm
-  const std::size_t task_target = threads;
-  const std::size_t min_slice = 1024;                    // base rows per slice, at least
-  const std::size_t product_floats = std::size_t(1) << 20;
-  chunk_candidates cand;
-  scoped_blas_threads one_blas_thread(mode == detail::blas_mode::tbb_tasks ? 1 : int(threads));
-  for (std::size_t c0 = 0; c0 < nq; c0 += chunk_max) {
-    const std::size_t chunk = std::min(chunk_max, nq - c0);
-    std::size_t qblocks = (chunk + bq_max - 1) / bq_max;
-    qblocks = std::max(qblocks, std::min(task_target, chunk / min_bq));
-    qblocks = std::max<std::size_t>(qblocks, 1);
-    const std::size_t bq = (chunk + qblocks - 1) / qblocks;
-    qblocks = (chunk + bq - 1) / bq;
-    std::size_t slices = std::max<std::size_t>(1, (task_target + qblocks - 1) / qblocks);
-    slices = std::max<std::size_t>(1, std::min(slices, n / min_slice));
-    const std::size_t slice_rows = (n + slices - 1) / slices;
-    const std::size_t bb = std::clamp<std::size_t>(product_floats / bq, 64, 8192);
-    cand.keys.resize(slices * chunk * kc);
-    cand.ids.resize(slices * chunk * kc);
-    cand.count.assign(slices * chunk, 0);
-    auto run_task = [&](std::size_t t) {
-      const std::size_t qb = t / slices, s = t % slices;
-      const std::size_t q0 = qb * bq, mq = std::min(bq, chunk - q0);
-      const std::size_t b_begin = s * slice_rows, b_end = std::min(n, b_begin + slice_rows);
-      const std::size_t slot = s * chunk + q0;
-      if (b_begin < b_end)
-        scan_task(job, filter, c0 + q0, mq, b_begin, b_end, bb, cap, cand.keys.data() + slot * kc,
-                  cand.ids.data() + slot * kc, cand.count.data() + slot);
-    };
-    if (mode == detail::blas_mode::tbb_tasks) {
-      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, qblocks * slices, 1), [&](const auto& r) {
-        for (std::size_t t = r.begin(); t < r.end(); ++t) run_task(t);
-      });
-    } else {
-      // BLAS owns the cores for each product; the selection runs on the calling thread.
-      for (std::size_t t = 0; t < qblocks * slices; ++t) run_task(t);
-    }
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, chunk, 8), [&](const auto& r) {
-      std::vector<float> keys;
-      std::vector<std::int32_t> ids;
-      std::vector<float> sort;
-      std::vector<scored> scratch;
-      std::vector<double> dist;
-      std::vector<float> scan_buf;
-      for (std::size_t i = r.begin(); i < r.end(); ++i)
-        merge_and_finish(job, c0 + i, slices, chunk, i, cand, keys, ids, sort, scratch, dist, scan_buf,
-                         result.ids.data() + (c0 + i) * k, result.distances.data() + (c0 + i) * k);
-      report_done(r.size());
-    });
   }
-  detail::last_exact_knn_stats().rescans = job.rescans.load();
+  float_pass pass(base, queries, l2, k, kc);
+  const std::size_t threads = std::size_t(std::max(1, tbb::this_task_arena::max_concurrency()));
+  scoped_blas_threads blas(mode == detail::blas_mode::tbb_tasks ? 1 : int(threads));
+  run_passes(pass, n, nq, k, kc, mode == detail::blas_mode::tbb_tasks, result);
   return result;
 }
 
