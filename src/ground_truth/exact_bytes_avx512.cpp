@@ -40,7 +40,8 @@ byte_row_sums bytes_row_avx512(const float* v, std::size_t dim, float c, int bia
   __m512i norm = _mm512_setzero_si512(), sum = _mm512_setzero_si512();
   for (std::size_t d = 0; d < dim; d += 16) {
     const __mmask16 live = dim - d >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (dim - d)) - 1);
-    const __m512i u = _mm512_cvttps_epi32(_mm512_sub_ps(_mm512_maskz_loadu_ps(live, v + d), cv));  // 0..255
+    // 0..255 in live lanes, 0 in the others (which must not reach the sums)
+    const __m512i u = _mm512_maskz_cvttps_epi32(live, _mm512_sub_ps(_mm512_maskz_loadu_ps(live, v + d), cv));
     norm = _mm512_add_epi32(norm, _mm512_mullo_epi32(u, u));
     sum = _mm512_add_epi32(sum, u);
     _mm_mask_storeu_epi8(out + d, live, _mm512_cvtepi32_epi8(_mm512_sub_epi32(u, bv)));

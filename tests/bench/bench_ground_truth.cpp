@@ -3,9 +3,12 @@
 // Runs are interleaved; prints median/min/max seconds, QPS and the speed ratio
 // (FAISS median seconds / qtune median seconds: > 1 means qtune is faster).
 //
-// Also the achieved fraction of this machine's FP32 FMA peak (the 2 n nq d multiply-adds of the
-// distance pass per second, against a tiny register-resident FMA loop measured at startup on
-// every thread at once, at the widest vector width the CPU has).
+// Also the achieved fraction of this machine's peak: the 2 n nq d operations of the distance pass
+// per second, against a tiny register-resident loop measured at startup on every thread at
+// once, at the widest vector width the CPU has: FP32 FMA for the float32 pass, int8 VNNI
+// (vpdpbusd) for the byte pass that exact_knn takes on byte-valued data (integers within 256
+// values: sift, mnist, fmnist). The float32 pass is also timed on those sets (byte pass off),
+// so both of qtune's passes are compared with FAISS.
 //
 // Before every timed call the benchmark sleeps settle_ms (default 100): the previous call's idle
 // threads otherwise still hold cores (libgomp workers spin after a parallel region, OpenBLAS
@@ -82,17 +85,31 @@ __attribute__((target("avx2,fma"))) double fma_loop_avx2(std::size_t iters, floa
   return double(iters) * 10 * 8 * 2;
 }
 
+// 10 chains of vpdpbusd (64 u8 x s8 products summed into 16 int32 lanes): 128 ops each.
+__attribute__((target("avx512f,avx512vnni"))) double vnni_loop_avx512(std::size_t iters, float* sink) {
+  __m512i a[10];
+  for (int i = 0; i < 10; ++i) a[i] = _mm512_set1_epi32(i);
+  const __m512i x = _mm512_set1_epi8(3), y = _mm512_set1_epi8(-1);
+  for (std::size_t t = 0; t < iters; ++t)
+    for (int i = 0; i < 10; ++i) a[i] = _mm512_dpbusd_epi32(a[i], x, y);
+  __m512i s = a[0];
+  for (int i = 1; i < 10; ++i) s = _mm512_add_epi32(s, a[i]);
+  *sink = float(_mm512_reduce_add_epi32(s));
+  return double(iters) * 10 * 64 * 2;
+}
+
 struct fma_peak {
-  double gflops = 0;          ///< all threads together
+  double gflops = 0;          ///< all threads together (GOP/s for the int8 peak)
   int threads = 0;
   const char* width = "";
 };
 
-/// The best of 3 runs of ~0.2 s on `threads` threads at once.
-fma_peak measure_fma_peak(int threads) {
+/// The best of 3 runs of ~0.2 s on `threads` threads at once; int8 = the VNNI loop (0 without VNNI).
+fma_peak measure_fma_peak(int threads, bool int8 = false) {
   const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (int8 && !(avx512 && __builtin_cpu_supports("avx512vnni"))) return {0, threads, "none"};
   if (!avx512 && !__builtin_cpu_supports("fma")) return {0, threads, "none"};
-  fma_peak out{0, threads, avx512 ? "AVX-512" : "AVX2"};
+  fma_peak out{0, threads, int8 ? "AVX-512 VNNI" : avx512 ? "AVX-512" : "AVX2"};
   const std::size_t iters = 100'000'000;
   for (int rep = 0; rep < 3; ++rep) {
     std::vector<double> flops(threads);
@@ -102,7 +119,9 @@ fma_peak measure_fma_peak(int threads) {
       std::vector<std::thread> pool;
       for (int t = 0; t < threads; ++t)
         pool.emplace_back([&, t] {
-          flops[t] = avx512 ? fma_loop_avx512(iters, &sink[t]) : fma_loop_avx2(iters, &sink[t]);
+          flops[t] = int8     ? vnni_loop_avx512(iters, &sink[t])
+                     : avx512 ? fma_loop_avx512(iters, &sink[t])
+                              : fma_loop_avx2(iters, &sink[t]);
         });
       for (auto& th : pool) th.join();
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -114,7 +133,7 @@ fma_peak measure_fma_peak(int threads) {
   return out;
 }
 
-fma_peak g_peak;
+fma_peak g_peak, g_int8_peak;
 
 int g_settle_ms = 100;
 
@@ -168,13 +187,21 @@ void bench(const std::string& name, const fs::path& base_path, const fs::path& q
   index->add(faiss::Index::idx_t(n), xb.data());
 
   qtune::knn_result ours;
-  std::vector<double> t_ours, t_ours_strided, t_blas, t_knn, t_index;
+  bool byte_pass = false;
+  std::vector<double> t_ours, t_ours_strided, t_float, t_blas, t_knn, t_index;
+  using qtune::detail::blas_mode;
+  using qtune::detail::byte_path;
   // One warm-up of each, then interleaved repetitions.
   for (int r = -1; r < reps; ++r) {
     const double a = seconds([&] { ours = qtune::exact_knn(vb, vq, m, k); });
+    byte_pass = qtune::detail::last_exact_knn_stats().byte_path;
     const double b = seconds([&] { qtune::exact_knn(base.view(), queries.view(), m, k); });
-    const double e = seconds(
-        [&] { qtune::detail::exact_knn_with(vb, vq, m, k, qtune::detail::blas_mode::blas_threads); });
+    const double f = byte_pass ? seconds([&] {
+      qtune::detail::exact_knn_with(vb, vq, m, k, blas_mode::tbb_tasks, byte_path::never);
+    })
+                               : a;
+    const double e =
+        seconds([&] { qtune::detail::exact_knn_with(vb, vq, m, k, blas_mode::blas_threads, byte_path::never); });
     const double c = seconds([&] {
       if (l2) faiss::knn_L2sqr(xq.data(), xb.data(), dim, nq, n, k, fd.data(), fi.data());
       else faiss::knn_inner_product(xq.data(), xb.data(), dim, nq, n, k, fd.data(), fi.data());
@@ -183,6 +210,7 @@ void bench(const std::string& name, const fs::path& base_path, const fs::path& q
     if (r < 0) continue;
     t_ours.push_back(a);
     t_ours_strided.push_back(b);
+    t_float.push_back(f);
     t_blas.push_back(e);
     t_knn.push_back(c);
     t_index.push_back(d);
@@ -194,24 +222,38 @@ void bench(const std::string& name, const fs::path& base_path, const fs::path& q
   theirs.ids.assign(fi.begin(), fi.end());
   const double agree = qtune::recall_ids(theirs, ours, k);
 
-  const stats so = summarize(t_ours), ss = summarize(t_ours_strided), sb = summarize(t_blas), sk = summarize(t_knn),
-              si = summarize(t_index);
+  const stats so = summarize(t_ours), ss = summarize(t_ours_strided), sf = summarize(t_float),
+              sb = summarize(t_blas), sk = summarize(t_knn), si = summarize(t_index);
   std::printf("%s: n=%zu nq=%zu dim=%zu k=%zu metric=%s, %d repetitions, FAISS/qtune id agreement %.5f\n",
               name.c_str(), n, nq, dim, k, qtune::to_string(m).c_str(), reps, agree);
   print_row("qtune exact_knn (contiguous)", so, nq);
   print_row("qtune exact_knn (mapped .fvecs)", ss, nq);
-  print_row("qtune, BLAS-threaded sgemm variant", sb, nq);
+  if (byte_pass) print_row("qtune float32 pass (byte pass off)", sf, nq);
+  print_row("qtune float32, BLAS-threaded sgemm", sb, nq);
   print_row(l2 ? "faiss::knn_L2sqr" : "faiss::knn_inner_product", sk, nq);
   print_row(l2 ? "faiss::IndexFlatL2::search" : "faiss::IndexFlatIP::search", si, nq);
-  std::printf("  speed ratio qtune/FAISS (FAISS s / qtune s, median): %.2fx vs knn function, %.2fx vs IndexFlat\n",
+  std::printf("  qtune's pass: %s\n", byte_pass ? "bytes (exact int8 GEMM: the data are integers within 256 values)"
+                                               : "float32 (sgemm, float64 re-scoring)");
+  std::printf("  speed ratio qtune/FAISS (FAISS s / qtune s, median): %.2fx vs knn function, %.2fx vs IndexFlat",
               sk.median / so.median, si.median / so.median);
-  const double gflop = 2.0 * double(n) * double(nq) * double(dim) * 1e-9;  // the distance pass
-  if (g_peak.gflops > 0)
-    std::printf("  fraction of the FP32 FMA peak (%.0f GFLOP/s): qtune %.1f%%, faiss::knn %.1f%%, IndexFlat %.1f%%\n",
-                g_peak.gflops, 100 * gflop / so.median / g_peak.gflops, 100 * gflop / sk.median / g_peak.gflops,
-                100 * gflop / si.median / g_peak.gflops);
-  std::printf("GT_RATIO %s vs_knn=%.2f vs_indexflat=%.2f peak_fraction=%.3f\n", name.c_str(), sk.median / so.median,
-              si.median / so.median, g_peak.gflops > 0 ? gflop / so.median / g_peak.gflops : 0.0);
+  if (byte_pass) std::printf("; float32 pass alone %.2fx vs knn function", sk.median / sf.median);
+  std::printf("\n");
+  const double gop = 2.0 * double(n) * double(nq) * double(dim) * 1e-9;  // the distance pass
+  const fma_peak& qtune_peak = byte_pass ? g_int8_peak : g_peak;
+  if (g_peak.gflops > 0) {
+    std::printf("  fraction of the FP32 FMA peak (%.0f GFLOP/s): qtune float32 pass %.1f%%, faiss::knn %.1f%%, "
+                "IndexFlat %.1f%%\n",
+                g_peak.gflops, 100 * gop / sf.median / g_peak.gflops, 100 * gop / sk.median / g_peak.gflops,
+                100 * gop / si.median / g_peak.gflops);
+    if (byte_pass && g_int8_peak.gflops > 0)
+      std::printf("  fraction of the int8 VNNI peak (%.0f GOP/s): qtune byte pass %.1f%%\n", g_int8_peak.gflops,
+                  100 * gop / so.median / g_int8_peak.gflops);
+  }
+  std::printf("GT_RATIO %s vs_knn=%.2f vs_indexflat=%.2f pass=%s float32_pass_vs_knn=%.2f peak_fraction=%.3f "
+              "peak=%s\n",
+              name.c_str(), sk.median / so.median, si.median / so.median, byte_pass ? "bytes" : "float32",
+              sk.median / sf.median, qtune_peak.gflops > 0 ? gop / so.median / qtune_peak.gflops : 0.0,
+              byte_pass ? "int8" : "fp32");
 }
 
 }  // namespace
@@ -236,9 +278,13 @@ int main(int argc, char** argv) {
   g_peak = measure_fma_peak(tbb::this_task_arena::max_concurrency());
   std::printf("  FP32 FMA peak, measured: %.1f GFLOP/s on %d threads (%s FMA loop, 10 chains)\n", g_peak.gflops,
               g_peak.threads, g_peak.width);
-  std::printf("  qtune exact_knn: TBB tasks over (query block, base slice), single-threaded sgemm and a\n"
-              "  threshold filter per task, float64 re-scoring;\n"
-              "  variant: the same tasks in turn, multi-threaded sgemm (detail::blas_mode::blas_threads)\n");
+  g_int8_peak = measure_fma_peak(tbb::this_task_arena::max_concurrency(), true);
+  if (g_int8_peak.gflops > 0)
+    std::printf("  int8 peak, measured: %.1f GOP/s on %d threads (%s loop, 10 chains)\n", g_int8_peak.gflops,
+                g_int8_peak.threads, g_int8_peak.width);
+  std::printf("  qtune exact_knn: TBB tasks over (query block, base slice), a single-threaded product and a\n"
+              "  threshold filter per task; on byte-valued data an exact int8 GEMM (oneDNN), else sgemm and\n"
+              "  float64 re-scoring; variant: the float32 tasks in turn, multi-threaded sgemm\n");
   bench("sift10k", dir / "sift10k/siftsmall_base.fvecs", dir / "sift10k/siftsmall_query.fvecs", qtune::metric::l2,
         reps);
   bench("fmnist10k", dir / "fmnist10k/fmnist_base.fvecs", dir / "fmnist10k/fmnist_query.fvecs", qtune::metric::l2,

@@ -311,3 +311,176 @@ TEST(ground_truth_exact, f64_x4_kernels_are_bit_identical) {
 }
 
 }  // namespace
+
+// ---- the byte pass (exact_bytes.hpp) ------------------------------------------------------
+
+#include "ground_truth/exact_bytes.hpp"
+
+namespace {
+
+bool byte_pass_available() {
+  return qtune::active_simd_level() >= qtune::simd_level::avx512 && qtune::detail::int8_gemm_is_exact();
+}
+
+// Integer components in [lo, lo + span], with repeated rows so that ties reach past kc.
+std::vector<float> integer_matrix(std::size_t n, std::size_t dim, int lo, int span, std::uint32_t seed,
+                                  std::size_t distinct_rows = 0) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> v(lo, lo + span);
+  std::vector<float> x(n * dim);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t d = 0; d < dim; ++d)
+      x[i * dim + d] = distinct_rows && i >= distinct_rows ? x[(i % distinct_rows) * dim + d] : float(v(rng));
+  return x;
+}
+
+TEST(ground_truth_bytes, window_takes_integers_within_256_values) {
+  auto x = integer_matrix(40, 9, -300, 255, 1);
+  const auto v = view_of(x, 40, 9);
+  const auto c = qtune::detail::byte_window(v, view_of(x, 3, 9));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(*c, *std::min_element(x.begin(), x.end()));
+  for (qtune::simd_level level : {qtune::simd_level::scalar, qtune::simd_level::avx512}) {
+    if (level > qtune::detected_simd_level()) continue;
+    qtune::scoped_simd_level cap(level);
+    SCOPED_TRACE(qtune::to_string(level));
+    EXPECT_TRUE(qtune::detail::byte_window(v, v).has_value());
+    auto y = x;
+    y[77] = 0.5f;  // a fraction
+    EXPECT_FALSE(qtune::detail::byte_window(view_of(y, 40, 9), v).has_value());
+    y = x;
+    y[5] = std::numeric_limits<float>::quiet_NaN();
+    EXPECT_FALSE(qtune::detail::byte_window(v, view_of(y, 40, 9)).has_value());
+    y[5] = std::numeric_limits<float>::infinity();
+    EXPECT_FALSE(qtune::detail::byte_window(v, view_of(y, 40, 9)).has_value());
+    y[5] = 3e9f;  // an integer, but beyond 2^24
+    EXPECT_FALSE(qtune::detail::byte_window(view_of(y, 40, 9), v).has_value());
+    y = x;
+    y[359] = *c + 256.0f;  // 257 values
+    EXPECT_FALSE(qtune::detail::byte_window(view_of(y, 40, 9), v).has_value());
+  }
+}
+
+TEST(ground_truth_bytes, rows_are_shifted_with_their_sums) {
+  const std::size_t n = 7, dim = 37;  // a tail past 16 lanes
+  const auto x = integer_matrix(n, dim, 1000, 255, 2);
+  const float c = 1000.0f;
+  for (qtune::simd_level level : {qtune::simd_level::scalar, qtune::simd_level::avx512}) {
+    if (level > qtune::detected_simd_level()) continue;
+    qtune::scoped_simd_level cap(level);
+    for (int bias : {0, 128}) {
+      const auto r = qtune::detail::to_bytes(view_of(x, n, dim), c, bias);
+      for (std::size_t i = 0; i < n; ++i) {
+        std::int64_t norm = 0, sum = 0;
+        for (std::size_t d = 0; d < dim; ++d) {
+          const int u = int(x[i * dim + d] - c);
+          norm += u * u;
+          sum += u;
+          const int stored = bias ? int(std::int8_t(r.bytes[i * dim + d])) : int(r.bytes[i * dim + d]);
+          ASSERT_EQ(stored, u - bias) << qtune::to_string(level) << " row " << i << " dim " << d;
+        }
+        EXPECT_EQ(r.norm[i], norm);
+        EXPECT_EQ(r.sum[i], sum);
+      }
+    }
+  }
+}
+
+TEST(ground_truth_bytes, int8_gemm_equals_integer_reference) {
+  if (!qtune::detail::int8_gemm_is_exact()) GTEST_SKIP() << "oneDNN's int8 GEMM is not exact on this CPU (no VNNI)";
+  const std::size_t m = 13, n = 70, k = 300;
+  std::mt19937 rng(9);
+  std::vector<std::uint8_t> a(m * k);
+  std::vector<std::int8_t> b(n * k);
+  for (auto& v : a) v = std::uint8_t(rng());
+  for (auto& v : b) v = std::int8_t(rng());
+  std::vector<std::int32_t> c(m * n);
+  qtune::detail::int8_gemm(a.data(), k, b.data(), k, m, n, k, c.data(), n);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      std::int32_t want = 0;
+      for (std::size_t t = 0; t < k; ++t) want += std::int32_t(a[i * k + t]) * std::int32_t(b[j * k + t]);
+      ASSERT_EQ(c[i * n + j], want) << i << "," << j;
+    }
+}
+
+TEST(ground_truth_bytes, byte_pass_equals_float_pass_and_naive) {
+  if (!byte_pass_available()) GTEST_SKIP() << "no exact int8 GEMM at the active SIMD level";
+  // Three windows (u8-like, s8-like, far from zero); duplicated rows make ties past kc, so some
+  // queries take the byte pass's re-scan; four threads split the base into slices.
+  for (int lo : {0, -128, -5000}) {
+    const std::size_t n = 4000, nq = 25, dim = 20, k = 45;  // the 45th sits inside a group of 20 copies
+    const auto base = integer_matrix(n, dim, lo, 255, 50 + std::uint32_t(-lo), 200);
+    const auto queries = integer_matrix(nq, dim, lo, 255, 60);
+    knn_result bytes, floats;
+    std::size_t rescans = 0;
+    tbb::task_arena four(4);
+    four.execute([&] {
+      bytes = qtune::exact_knn(view_of(base, n, dim), view_of(queries, nq, dim), metric::l2, k);
+      ASSERT_TRUE(qtune::detail::last_exact_knn_stats().byte_path);
+      rescans = qtune::detail::last_exact_knn_stats().rescans;
+      floats = qtune::detail::exact_knn_with(view_of(base, n, dim), view_of(queries, nq, dim), metric::l2, k,
+                                             qtune::detail::default_blas_mode, qtune::detail::byte_path::never);
+      ASSERT_FALSE(qtune::detail::last_exact_knn_stats().byte_path);
+    });
+    SCOPED_TRACE("window from " + std::to_string(lo));
+    EXPECT_EQ(bytes.ids, floats.ids);
+    EXPECT_EQ(bytes.distances, floats.distances);  // bit for bit: both are exact
+    expect_same(bytes, naive_knn(view_of(base, n, dim), view_of(queries, nq, dim), metric::l2, k), "naive");
+    EXPECT_GT(rescans, 0u) << "the ties were meant to reach past kc";
+  }
+}
+
+TEST(ground_truth_bytes, not_taken_where_it_does_not_apply) {
+  const std::size_t n = 300, nq = 4, dim = 8, k = 5;
+  const auto ints = integer_matrix(n, dim, 0, 255, 70);
+  auto wide = ints;
+  wide[3] = 256.0f;  // 257 values
+  const auto normal = random_matrix(n, dim, 71);
+  auto taken = [&](const std::vector<float>& x, metric m) {
+    qtune::exact_knn(view_of(x, n, dim), view_of(x, nq, dim), m, k);
+    return qtune::detail::last_exact_knn_stats().byte_path;
+  };
+  EXPECT_EQ(taken(ints, metric::l2), byte_pass_available());
+  EXPECT_FALSE(taken(wide, metric::l2));
+  EXPECT_FALSE(taken(normal, metric::l2));
+  EXPECT_FALSE(taken(ints, metric::ip));  // inner products keep the float32 pass
+  qtune::scoped_simd_level cap(qtune::simd_level::avx2);
+  EXPECT_FALSE(taken(ints, metric::l2));
+}
+
+TEST(ground_truth_bytes, i32_threshold_filter_keeps_the_smallest_keys) {
+  std::mt19937 rng(4);
+  std::uniform_int_distribution<int> small(-30, 30);
+  const std::size_t n = 3001, kc = 37, cap = 2 * kc + 48;
+  std::vector<std::int32_t> dots(n), norms(n), all(n);
+  for (std::size_t j = 0; j < n; ++j) {
+    dots[j] = small(rng);
+    norms[j] = small(rng) + 1000;
+    all[j] = norms[j] - 2 * dots[j];
+  }
+  std::sort(all.begin(), all.end());
+  const std::vector<std::int32_t> want(all.begin(), all.begin() + kc);
+  using filter_fn = decltype(&qtune::detail::topk_filter_i32_scalar);
+  std::vector<filter_fn> filters{&qtune::detail::topk_filter_i32_scalar};
+  if (qtune::detected_simd_level() >= qtune::simd_level::avx512) filters.push_back(&qtune::detail::topk_filter_i32_avx512);
+  for (filter_fn filter : filters) {
+    std::vector<std::int32_t> keys(cap), ids(cap), scratch(cap);
+    qtune::detail::topk_buffer_i32 b{keys.data(), ids.data(), 0, std::numeric_limits<std::int32_t>::max()};
+    for (std::size_t j0 = 0, piece = 1; j0 < n; j0 += piece, piece = piece * 3 % 97 + 1) {
+      const std::size_t nb = std::min(piece, n - j0);
+      filter(b, dots.data() + j0, norms.data() + j0, nb, std::int32_t(j0), kc, cap, scratch.data());
+    }
+    qtune::detail::topk_reduce(b, kc, scratch.data());
+    for (std::size_t i = 0; i < b.count; ++i) {
+      const std::size_t j = std::size_t(ids[i]);
+      EXPECT_EQ(keys[i], norms[j] - 2 * dots[j]) << "id " << j;
+    }
+    std::vector<std::int32_t> kept(keys.begin(), keys.begin() + std::ptrdiff_t(b.count));
+    std::sort(kept.begin(), kept.end());
+    EXPECT_EQ(kept, want);
+    EXPECT_EQ(b.threshold, want.back());
+  }
+}
+
+}  // namespace

@@ -139,3 +139,34 @@ TEST(ground_truth_real, tune_groundtruth_cli_on_sift10k) {
 }
 
 }  // namespace
+
+#include "ground_truth/exact_bytes.hpp"
+#include "ground_truth/exact_detail.hpp"
+#include "qtune/simd.hpp"
+
+namespace {
+
+// The byte pass (int8 GEMM) and the float32 pass (sgemm + float64 re-scoring) agree bit for bit
+// on the byte-valued real sets.
+TEST(ground_truth_real, byte_pass_equals_float_pass_on_byte_valued_sets) {
+  if (qtune::active_simd_level() < qtune::simd_level::avx512 || !qtune::detail::int8_gemm_is_exact())
+    GTEST_SKIP() << "no exact int8 GEMM at the active SIMD level";
+  for (const char* set : {"sift10k/siftsmall_base.fvecs", "fmnist10k/fmnist_base.fvecs"}) {
+    QTUNE_REQUIRE_DATA_FILE(base_path, set);
+    const auto base = qtune::read_vectors(base_path);
+    std::string qname = base_path.filename().string();
+    qname.replace(qname.find("_base"), 5, "_query");
+    const auto queries = qtune::read_vectors(base_path.parent_path() / qname);
+    const qtune::matrix_view<float> q{queries.view().data, std::min<std::size_t>(queries.rows(), 300),
+                                      queries.dim(), queries.view().stride};
+    const auto bytes = qtune::exact_knn(base.view(), q, qtune::metric::l2, 100);
+    EXPECT_TRUE(qtune::detail::last_exact_knn_stats().byte_path) << set;
+    const auto floats = qtune::detail::exact_knn_with(base.view(), q, qtune::metric::l2, 100,
+                                                      qtune::detail::default_blas_mode,
+                                                      qtune::detail::byte_path::never);
+    EXPECT_EQ(bytes.ids, floats.ids) << set;
+    EXPECT_EQ(bytes.distances, floats.distances) << set;
+  }
+}
+
+}  // namespace
