@@ -13,6 +13,9 @@
 // vector with the bound as slack. So the result equals a float64 brute force (on the float32
 // inputs): equal ids except between neighbours at exactly equal float64 distance, where the
 // lower id comes first.
+// Byte-valued l2 data (every component an integer within one window of 256 values, e.g. SIFT,
+// MNIST) are ranked by an int8 GEMM whose keys are exact integers, where the machine's int8
+// GEMM is exact (VNNI): the same result, bit for bit, without float64 re-scoring.
 //
 // Ground-truth cache (cached_exact_knn): one file per (base, queries, metric) in cache_dir,
 //   gt-<key>-k<k>.knn, key = 16 hex digits hashing content_hash(base), content_hash(queries),
