@@ -24,6 +24,10 @@ using topk_buffer_i32 = topk_buffer_of<std::int32_t>;
 /// kc-th), in any order, and sets threshold to the kc-th smallest key. scratch: b.count keys.
 void topk_reduce(topk_buffer& b, std::size_t kc, float* scratch) noexcept;
 void topk_reduce(topk_buffer_i32& b, std::size_t kc, std::int32_t* scratch) noexcept;
+/// The same with AVX-512 (the AVX-512 filters use it): a bisection for the kc-th key instead of
+/// nth_element; buffers over 1024 keys go to topk_reduce.
+void topk_reduce_avx512(topk_buffer& b, std::size_t kc, float* scratch) noexcept;
+void topk_reduce_avx512(topk_buffer_i32& b, std::size_t kc, std::int32_t* scratch) noexcept;
 
 /// Appends (scores[j] + offset[j], id0 + j) for every j < nb whose key is below b.threshold
 /// (offset may be null: no offset), reducing to kc when the buffer is full (the AVX-512 one when

@@ -266,10 +266,14 @@ std::pair<std::vector<float>, float> run_filter(decltype(&qtune::detail::topk_fi
 TEST(ground_truth_exact, threshold_filter_keeps_the_smallest_keys) {
   std::mt19937 rng(3);
   std::uniform_int_distribution<int> small(0, 40);
-  for (bool with_offset : {false, true}) {
-    const std::size_t n = 3001, kc = 37;
+  // kc = 600: a buffer past the AVX-512 cut-back's 1024 keys, which hands it to topk_reduce.
+  for (const auto& [with_offset, kc] : {std::pair{false, std::size_t(37)}, std::pair{true, std::size_t(37)},
+                                        std::pair{false, std::size_t(600)}}) {
+    const std::size_t n = 3001;
     std::vector<float> scores(n), offset;
     for (auto& s : scores) s = float(small(rng)) - 20.0f;  // many ties, negative keys too
+    for (std::size_t j = 0; j < n; j += 7)
+      if (scores[j] == 0.0f) scores[j] = -0.0f;  // equal to +0 as floats, apart as bits
     if (with_offset) {
       offset.resize(n);
       for (auto& o : offset) o = float(small(rng));
@@ -480,6 +484,68 @@ TEST(ground_truth_bytes, i32_threshold_filter_keeps_the_smallest_keys) {
     std::sort(kept.begin(), kept.end());
     EXPECT_EQ(kept, want);
     EXPECT_EQ(b.threshold, want.back());
+  }
+}
+
+}  // namespace
+
+namespace {
+
+// topk_reduce's contract, for the scalar and the AVX-512 cut-back: exactly kc kept, their keys
+// the kc smallest, every id still with its own key, threshold the kc-th smallest key.
+template <class Key, class Reduce>
+void check_reduce(Reduce reduce, const std::vector<Key>& input, std::size_t kc, const char* what) {
+  std::vector<Key> keys = input, scratch(input.size());
+  std::vector<std::int32_t> ids(input.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = std::int32_t(i);
+  qtune::detail::topk_buffer_of<Key> b{keys.data(), ids.data(), input.size(), Key(0)};
+  reduce(b, kc, scratch.data());
+  std::vector<Key> sorted = input;
+  std::sort(sorted.begin(), sorted.end());
+  ASSERT_EQ(b.count, kc) << what;
+  std::vector<Key> kept(keys.begin(), keys.begin() + std::ptrdiff_t(kc));
+  for (std::size_t i = 0; i < kc; ++i) ASSERT_EQ(kept[i], input[std::size_t(ids[i])]) << what << " slot " << i;
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(kept, std::vector<Key>(sorted.begin(), sorted.begin() + std::ptrdiff_t(kc))) << what;
+  EXPECT_EQ(b.threshold, sorted[kc - 1]) << what;
+  std::sort(ids.begin(), ids.begin() + std::ptrdiff_t(kc));
+  EXPECT_EQ(std::adjacent_find(ids.begin(), ids.begin() + std::ptrdiff_t(kc)), ids.begin() + std::ptrdiff_t(kc))
+      << what << ": an id kept twice";
+}
+
+TEST(ground_truth_exact, cut_back_keeps_exactly_the_kc_smallest) {
+  std::mt19937 rng(12);
+  const bool avx512 = qtune::detected_simd_level() >= qtune::simd_level::avx512;
+  for (std::size_t count : {1u, 15u, 16u, 17u, 100u, 272u, 1024u, 1500u}) {
+    for (int spread : {3, 1000, 1 << 30}) {  // heavy ties .. all distinct
+      std::uniform_int_distribution<int> v(-spread, spread);
+      std::vector<float> f(count);
+      std::vector<std::int32_t> i(count);
+      for (std::size_t j = 0; j < count; ++j) {
+        i[j] = v(rng);
+        f[j] = spread > 1000 ? float(i[j]) * 1e-6f : float(i[j]);
+        if (f[j] == 0.0f && j % 2) f[j] = -0.0f;
+      }
+      for (std::size_t kc : {std::size_t(1), count / 3 + 1, count}) {
+        if (kc > count) continue;
+        const std::string what = "count " + std::to_string(count) + " spread " + std::to_string(spread) + " kc " +
+                                 std::to_string(kc);
+        using qtune::detail::topk_buffer;
+        using qtune::detail::topk_buffer_i32;
+        check_reduce<float>([](topk_buffer& b, std::size_t k, float* s) { qtune::detail::topk_reduce(b, k, s); }, f,
+                            kc, ("scalar float " + what).c_str());
+        check_reduce<std::int32_t>(
+            [](topk_buffer_i32& b, std::size_t k, std::int32_t* s) { qtune::detail::topk_reduce(b, k, s); }, i, kc,
+            ("scalar int " + what).c_str());
+        if (!avx512) continue;
+        check_reduce<float>(
+            [](topk_buffer& b, std::size_t k, float* s) { qtune::detail::topk_reduce_avx512(b, k, s); }, f, kc,
+            ("avx512 float " + what).c_str());
+        check_reduce<std::int32_t>(
+            [](topk_buffer_i32& b, std::size_t k, std::int32_t* s) { qtune::detail::topk_reduce_avx512(b, k, s); },
+            i, kc, ("avx512 int " + what).c_str());
+      }
+    }
   }
 }
 
