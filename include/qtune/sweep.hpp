@@ -53,6 +53,7 @@ struct ef_scaling {
   std::vector<std::pair<std::size_t, double>> needed;  ///< (base rows, efSearch needed) per sample level
   std::size_t n_full = 0;                              ///< rows of the full base
   double predicted = 0, lo = 0, hi = 0;                ///< efSearch predicted at n_full and its interval
+                                                       ///< (hi +inf: open above; null in results.jsonl)
   double exponent = 0;                                 ///< b of the fit ef = a * n^b
   std::optional<std::size_t> measured;                 ///< efSearch auto-ef found at full size
   bool inside() const { return measured && *measured >= lo && *measured <= hi; }

@@ -95,7 +95,8 @@ double needed_ef(const level_curve& c, double target, const std::vector<std::siz
 
 struct ef_prediction {
   double ef = 0;                 ///< predicted efSearch at n_target (point estimate)
-  double lo = 0, hi = 0;         ///< interval: bootstrap over queries (percentiles), rounded out
+  double lo = 0, hi = 0;         ///< interval: bootstrap over queries (percentiles), rounded out;
+                                 ///< hi = +inf when resamples reaching no level are past the percentile
   double exponent = 0;           ///< d log(ef) / d log(n) at n_target (b of ef = a * n^b when straight)
   std::size_t levels_used = 0;   ///< levels whose curve reached the target
   bool ok = false;               ///< false when no level reached the target

@@ -2,8 +2,10 @@
 // loses at most the point in flight), results.csv and pareto.csv (rewritten atomically).
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -138,12 +140,27 @@ std::optional<json> record_of(const std::string& line) {
 
 }  // namespace
 
+namespace {
+
+// The upper end of a predicted efSearch interval is +inf when some resample reached the target
+// at no level; JSON has no infinity (nlohmann would write null and fail to read it back as a
+// number), so it is written as null on purpose and read back as +inf.
+nlohmann::ordered_json upper_bound_to_j(double v) {
+  return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(nullptr);
+}
+double upper_bound_of(const json& j) {
+  return j.is_null() ? std::numeric_limits<double>::infinity() : j.get<double>();
+}
+
+}  // namespace
+
 std::string to_json_line(const ef_scaling& s) {
   nlohmann::ordered_json needed = nlohmann::ordered_json::array();
   for (const auto& [n, ef] : s.needed) needed.push_back({n, ef});
+  nlohmann::ordered_json interval = nlohmann::ordered_json::array({s.lo, upper_bound_to_j(s.hi)});
   nlohmann::ordered_json j{{"record", "ef_scaling"}, {"arm", s.arm},
                            {"ef_needed_by_level", needed}, {"n_full", s.n_full},
-                           {"ef_predicted", s.predicted},    {"ef_interval", {s.lo, s.hi}},
+                           {"ef_predicted", s.predicted},    {"ef_interval", interval},
                            {"ef_exponent", s.exponent}};
   if (s.measured) j["ef_measured"] = *s.measured, j["inside_interval"] = s.inside();
   return j.dump();
@@ -166,7 +183,7 @@ std::vector<ef_scaling> read_ef_scaling(const std::filesystem::path& path) {
       s.n_full = j.at("n_full").get<std::size_t>();
       s.predicted = j.at("ef_predicted").get<double>();
       s.lo = j.at("ef_interval").at(0).get<double>();
-      s.hi = j.at("ef_interval").at(1).get<double>();
+      s.hi = upper_bound_of(j.at("ef_interval").at(1));
       s.exponent = j.at("ef_exponent").get<double>();
       if (j.contains("ef_measured")) s.measured = j.at("ef_measured").get<std::size_t>();
       std::erase_if(out, [&](const ef_scaling& o) { return o.arm == s.arm; });  // the later record wins

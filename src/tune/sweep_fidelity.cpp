@@ -330,16 +330,28 @@ std::optional<std::size_t> driver::revive(std::size_t l) {
 /// --no-confirm: the best surviving arm of the last sample level with the upper end of its
 /// predicted efSearch, written loudly as NOT measured at full size.
 sweep_outcome driver::extrapolated_answer() {
+  // The upper end is what gets written, so an arm whose interval is open above (some resample
+  // reached the target at no level) has no answer to write.
   const arm* best = nullptr;
-  for (const arm& a : arms_)
-    if (a.alive && a.pred.ok && (!best || a.cost < best->cost)) best = &a;
+  bool unbounded = false;
+  for (const arm& a : arms_) {
+    if (!a.alive || !a.pred.ok) continue;
+    if (!std::isfinite(a.pred.hi)) {
+      unbounded = true;
+      continue;
+    }
+    if (!best || a.cost < best->cost) best = &a;
+  }
   for (const arm& a : arms_)
     if (a.alive && a.pred.ok) record_scaling(a, nullptr);
   sweep_outcome o = finalize_sweep(ctx_, log_->points(), true, dir_);  // files, no recommendation
   o.seconds = seconds_since(start_) + setup_seconds_;
   if (!best) {
     o.status = sweep_status::target_missed;
-    o.summary = "no arm reached the target on the samples: nothing to extrapolate";
+    o.summary = unbounded ? "no arm's predicted efSearch has an upper end (on some resamples of the queries no "
+                            "sample level reached the target): nothing to extrapolate; run without --no-confirm "
+                            "to measure at full size"
+                          : "no arm reached the target on the samples: nothing to extrapolate";
     return o;
   }
   measured_point p = best->last;

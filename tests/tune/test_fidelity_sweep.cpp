@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -214,6 +215,18 @@ TEST(tune_fidelity_records, results_reader_skips_records_and_reads_ef_scaling) {
   EXPECT_EQ(sc[0].needed, s.needed);
   EXPECT_EQ(sc[0].measured, std::optional<std::size_t>(16));
   EXPECT_TRUE(sc[0].inside());
+  // An interval open above (hi = +inf, which JSON cannot hold) is written as null and read back;
+  // a sweep once wrote a record it could not read (flaky drops_only_dominated_arms... test).
+  s.hi = std::numeric_limits<double>::infinity();
+  s.arm = "hnsw|sq4|M16|efc100|rr0";
+  const std::string line = qtune::to_json_line(s);
+  EXPECT_NE(line.find("\"ef_interval\":[12.0,null]"), std::string::npos) << line;
+  std::ofstream(p, std::ios::app) << line << "\n";
+  const auto again = qtune::read_ef_scaling(p);
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[1].hi, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(again[1].lo, 12.0);
+  EXPECT_TRUE(again[1].inside());
   fs::remove(p);
 }
 
