@@ -6,8 +6,8 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
+#include <exception>
 #include <limits>
 
 #include <oneapi/tbb/blocked_range.h>

@@ -74,18 +74,8 @@ inline __m512i ordered(__m512 v) noexcept {
                                _mm512_set1_epi32(-1));
 }
 inline __m512i ordered(__m512i v) noexcept { return _mm512_xor_si512(v, _mm512_set1_epi32(int(0x80000000u))); }
-inline std::uint32_t ordered(float f) noexcept {
-  std::uint32_t b;
-  __builtin_memcpy(&b, &f, 4);
-  return b & 0x80000000u ? ~b : b ^ 0x80000000u;
-}
-inline std::uint32_t ordered(std::int32_t k) noexcept { return std::uint32_t(k) ^ 0x80000000u; }
-
-template <class Key>
-inline auto load_keys(const Key* p, __mmask16 live) noexcept {
-  if constexpr (sizeof(Key) == 4 && Key(0.5) != Key(0)) return _mm512_maskz_loadu_ps(live, p);
-  else return _mm512_maskz_loadu_epi32(live, p);
-}
+inline __m512 load_keys(const float* p, __mmask16 live) noexcept { return _mm512_maskz_loadu_ps(live, p); }
+inline __m512i load_keys(const std::int32_t* p, __mmask16 live) noexcept { return _mm512_maskz_loadu_epi32(live, p); }
 
 // topk_reduce_avx512: the kc-th smallest key by a bisection over the ordered integers
 // (each step counts the keys <= mid, 16 per compare), then the kept keys compressed in place.
