@@ -381,7 +381,10 @@ std::vector<result> run_dataset(const dataset& d, const options& opt) {
 void graph_compare(const dataset& d, const options& opt) {
   const std::size_t dim = d.base.dim(), k = 10;
   const std::vector<std::size_t> efs = {16, 32, 64, 128, 256};
-  const std::string pq = "pq" + std::to_string(dim % 4 == 0 ? dim / 4 : dim / 8) + "x8";
+  // PQ with about dim/4 sub-vectors: the largest divisor of dim not above it (50 -> 10)
+  std::size_t pq_m = std::max<std::size_t>(1, dim / 4);
+  while (dim % pq_m != 0) --pq_m;
+  const std::string pq = "pq" + std::to_string(pq_m) + "x8";
   std::printf("\n== graph source comparison on %s (M=16, efConstruction=%zu, recall@10, no rerank) ==\n",
               d.name.c_str(), opt.efc);
   std::printf("  %-10s %-7s %8s", "codec", "graph", "build s");
