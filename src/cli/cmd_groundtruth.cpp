@@ -7,6 +7,7 @@
 
 #include "cli/command.hpp"
 #include "cli/progress_bar.hpp"
+#include "ground_truth/exact_detail.hpp"
 #include "qtune/dataset.hpp"
 #include "qtune/error.hpp"
 #include "qtune/ground_truth.hpp"
@@ -136,9 +137,12 @@ void run_groundtruth(const groundtruth_options& o) {
   const double load_s = std::chrono::duration<double>(t1 - t0).count();
   const double knn_s = std::chrono::duration<double>(t2 - t1).count();
   const bool hit = !o.no_cache && qtune::exact_knn_call_count() == computed_before;
-  std::printf("groundtruth: nq=%zu n=%zu dim=%zu k=%zu metric=%s seconds=%.3f (load %.3f)%s -> %s, %s\n", r.nq,
+  // Which first pass ranked the candidates (README "Exact ground truth"): exact int8 products
+  // for byte-valued data, else float32 products re-scored in float64.
+  const char* pass = hit ? "" : qtune::detail::last_exact_knn_stats().byte_path ? " pass=bytes" : " pass=float32";
+  std::printf("groundtruth: nq=%zu n=%zu dim=%zu k=%zu metric=%s seconds=%.3f (load %.3f)%s%s -> %s, %s\n", r.nq,
               base.rows(), base.dim(), r.k, qtune::to_string(m).c_str(), knn_s, load_s,
-              o.no_cache ? "" : (hit ? " [cache hit]" : " [computed, cached]"), o.output.c_str(),
+              o.no_cache ? "" : (hit ? " [cache hit]" : " [computed, cached]"), pass, o.output.c_str(),
               dist_path.string().c_str());
 }
 

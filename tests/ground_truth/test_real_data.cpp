@@ -9,8 +9,11 @@
 #include <filesystem>
 #include <string>
 
+#include "ground_truth/exact_bytes.hpp"
+#include "ground_truth/exact_detail.hpp"
 #include "qtune/dataset.hpp"
 #include "qtune/ground_truth.hpp"
+#include "qtune/simd.hpp"
 #include "test_data.hpp"
 
 namespace {
@@ -124,6 +127,10 @@ TEST(ground_truth_real, tune_groundtruth_cli_on_sift10k) {
   ASSERT_EQ(run(out1), 0) << out1;
   EXPECT_NE(out1.find("nq=100"), std::string::npos) << out1;
   EXPECT_NE(out1.find("k=100"), std::string::npos) << out1;
+  if (qtune::active_simd_level() >= qtune::simd_level::avx512 && qtune::detail::int8_gemm_is_exact())
+    EXPECT_NE(out1.find("pass=bytes"), std::string::npos) << out1;  // SIFT descriptors are bytes
+  else
+    EXPECT_NE(out1.find("pass=float32"), std::string::npos) << out1;
   ASSERT_TRUE(fs::exists(tmp / "gt.fvecs"));
   const auto r = qtune::read_knn(tmp / "gt.ivecs");
   ASSERT_EQ(r.distances.size(), 100u * 100u);
@@ -140,9 +147,6 @@ TEST(ground_truth_real, tune_groundtruth_cli_on_sift10k) {
 
 }  // namespace
 
-#include "ground_truth/exact_bytes.hpp"
-#include "ground_truth/exact_detail.hpp"
-#include "qtune/simd.hpp"
 
 namespace {
 
