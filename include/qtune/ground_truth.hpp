@@ -53,6 +53,11 @@ struct knn_result {
 /// Exact top-k of every query against the base.
 knn_result exact_knn(matrix_view<float> base, matrix_view<float> queries, metric m, std::size_t k);
 
+/// Whether exact_knn(base, queries, m, k) ranks with the exact int8 pass (byte-valued l2 data,
+/// on a machine whose int8 GEMM is exact) rather than float32 products re-scored in float64.
+/// The answer is the same either way; this says which arithmetic. Scans the data once.
+bool exact_knn_takes_byte_pass(matrix_view<float> base, matrix_view<float> queries, metric m);
+
 /// As exact_knn, but cached on disk in `cache_dir` under a key hashing the content of base and
 /// queries, the metric and k; a second call with the same data reads the cache. A cache entry
 /// with a larger k also serves a smaller k. A corrupt cache entry is recomputed.

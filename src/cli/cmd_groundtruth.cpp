@@ -7,7 +7,6 @@
 
 #include "cli/command.hpp"
 #include "cli/progress_bar.hpp"
-#include "ground_truth/exact_detail.hpp"
 #include "qtune/dataset.hpp"
 #include "qtune/error.hpp"
 #include "qtune/ground_truth.hpp"
@@ -139,7 +138,9 @@ void run_groundtruth(const groundtruth_options& o) {
   const bool hit = !o.no_cache && qtune::exact_knn_call_count() == computed_before;
   // Which first pass ranked the candidates (README "Exact ground truth"): exact int8 products
   // for byte-valued data, else float32 products re-scored in float64.
-  const char* pass = hit ? "" : qtune::detail::last_exact_knn_stats().byte_path ? " pass=bytes" : " pass=float32";
+  const char* pass = hit                                                              ? ""
+                     : qtune::exact_knn_takes_byte_pass(base.view(), queries.view(), m) ? " pass=bytes"
+                                                                                         : " pass=float32";
   std::printf("groundtruth: nq=%zu n=%zu dim=%zu k=%zu metric=%s seconds=%.3f (load %.3f)%s%s -> %s, %s\n", r.nq,
               base.rows(), base.dim(), r.k, qtune::to_string(m).c_str(), knn_s, load_s,
               o.no_cache ? "" : (hit ? " [cache hit]" : " [computed, cached]"), pass, o.output.c_str(),

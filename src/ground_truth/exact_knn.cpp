@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -544,7 +545,20 @@ void run_passes(Pass& pass, std::size_t n, std::size_t nq, std::size_t k, std::s
   detail::last_exact_knn_stats().rescans = pass.rescans();
 }
 
+// The window origin of the byte pass when exact_knn takes it: l2, byte-valued data, a
+// dimension whose keys fit int32, and an int8 GEMM proven exact at the active SIMD level.
+std::optional<float> byte_pass_origin(matrix_view<float> base, matrix_view<float> queries, bool l2) {
+  if (!l2 || base.dim > byte_pass::max_dim || active_simd_level() < simd_level::avx512 ||
+      !detail::int8_gemm_is_exact())
+    return std::nullopt;
+  return detail::byte_window(base, queries);
+}
+
 }  // namespace
+
+bool exact_knn_takes_byte_pass(matrix_view<float> base, matrix_view<float> queries, metric m) {
+  return base.dim == queries.dim && byte_pass_origin(base, queries, compute_metric(m) == metric::l2).has_value();
+}
 
 knn_result exact_knn(matrix_view<float> base, matrix_view<float> queries, metric m, std::size_t k) {
   return detail::exact_knn_with(base, queries, m, k, detail::default_blas_mode, detail::byte_path::when_exact);
@@ -577,9 +591,8 @@ knn_result detail::exact_knn_with(matrix_view<float> base, matrix_view<float> qu
   // A few spare candidates so near-ties at the k-th place are settled without a re-scan.
   const std::size_t kc = std::min(n, k + std::max<std::size_t>(8, k / 8));
 
-  if (bytes == byte_path::when_exact && l2 && base.dim <= byte_pass::max_dim &&
-      active_simd_level() >= simd_level::avx512 && detail::int8_gemm_is_exact()) {
-    if (const auto origin = detail::byte_window(base, queries)) {
+  if (bytes == byte_path::when_exact) {
+    if (const auto origin = byte_pass_origin(base, queries, l2)) {
       byte_pass pass(base, queries, *origin, k, kc);
       run_passes(pass, n, nq, k, kc, true, result);
       detail::last_exact_knn_stats().byte_path = true;

@@ -443,7 +443,9 @@ TEST(ground_truth_bytes, not_taken_where_it_does_not_apply) {
   const auto normal = random_matrix(n, dim, 71);
   auto taken = [&](const std::vector<float>& x, metric m) {
     qtune::exact_knn(view_of(x, n, dim), view_of(x, nq, dim), m, k);
-    return qtune::detail::last_exact_knn_stats().byte_path;
+    const bool took = qtune::detail::last_exact_knn_stats().byte_path;
+    EXPECT_EQ(qtune::exact_knn_takes_byte_pass(view_of(x, n, dim), view_of(x, nq, dim), m), took);
+    return took;
   };
   EXPECT_EQ(taken(ints, metric::l2), byte_pass_available());
   EXPECT_FALSE(taken(wide, metric::l2));
