@@ -7,11 +7,13 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "qtune/param_file.hpp"
 #include "qtune/qtune.hpp"
+#include "qtune/sweep.hpp"
 #include "qtune/sweep_spec.hpp"
 #include "qtune/weights.hpp"
 
@@ -133,6 +135,27 @@ int main(int argc, char** argv) {
   p.provenance.spec_path = "spec.yaml";
   p.provenance.date = "2026-01-01T00:00:00Z";
   put_text(out / "param_file", "recommended.yaml", qtune::render_param_file(p));
+
+  // --- results.jsonl: two points, a multi-fidelity level record and ef_scaling records (one
+  // with an interval open above, written as null) ---
+  {
+    qtune::measured_point a;
+    a.config.kind = "hnsw", a.config.codec = "sq8", a.config.m = 16, a.config.ef_construction = 100;
+    a.config.ef_search = 24, a.n_base = 10000, a.auto_found = true;
+    qtune::measured_point b = a;
+    b.config.codec = "pq8x8", b.config.rerank = 4, b.config.ef_search = 40, b.auto_found = false;
+    qtune::ef_scaling s;
+    s.arm = "hnsw|sq8|M16|efc100|rr0";
+    s.needed = {{2000, 11.5}, {5000, 15.25}};
+    s.n_full = 10000, s.predicted = 19, s.lo = 17, s.hi = 22, s.exponent = 0.31, s.measured = 24;
+    qtune::ef_scaling open = s;
+    open.arm = "hnsw|pq8x8|M16|efc100|rr4";
+    open.hi = std::numeric_limits<double>::infinity(), open.measured.reset();
+    put_text(out / "results_jsonl", "results.jsonl",
+             qtune::to_json_line(a) + "\n" + qtune::to_json_line(b) + "\n" +
+                 R"({"record":"fidelity_level","level":0,"arm":"x","decision":"drop","reason":"dominated"})" +
+                 "\n" + qtune::to_json_line(s) + "\n" + qtune::to_json_line(open) + "\n");
+  }
 
   // --- index files: small hnsw indexes over several codecs, and a FAISS one ---
   const auto base = values(24 * 8, 0.5f);
