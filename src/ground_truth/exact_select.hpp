@@ -1,10 +1,11 @@
 #pragma once
 // Candidate selection of exact_knn's first pass: a per-query buffer that takes every key below a
 // threshold and, when full, keeps only the kc smallest keys and lowers the threshold to the
-// largest kept key. Any candidate ever dropped has key >= the final threshold, which is
-// all that finish_query's proof needs. Two key types: float32 (the sgemm pass: key = score +
-// offset) and int32 (the byte pass: key = norm - 2 * dot, exact). Only <cstddef>/<cstdint>
-// here: the AVX-512 file includes it and must not instantiate STL code with AVX flags.
+// largest kept key. Any candidate ever dropped has key >= the final threshold, which is all
+// that the passes' proofs (float_pass::finish, byte_pass::finish) need. Two key types: float32
+// (the sgemm pass: key = score + offset) and int32 (the byte pass: key = norm - 2 * dot, exact).
+// Only <cstddef>/<cstdint> here: the AVX-512 file includes it and must not instantiate STL code
+// with AVX flags.
 #include <cstddef>
 #include <cstdint>
 
