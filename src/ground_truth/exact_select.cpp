@@ -13,7 +13,7 @@ void reduce(topk_buffer_of<Key>& b, std::size_t kc, Key* scratch) noexcept {
   if (b.count < kc) return;
   // The kc-th smallest key t becomes the threshold; kept: every key below t and keys equal to t
   // up to kc in all. Which of several keys equal to t stay does not matter: the proofs only
-  // needs every dropped candidate to have key >= t.
+  // need every dropped candidate to have key >= t.
   std::copy_n(b.keys, b.count, scratch);
   std::nth_element(scratch, scratch + (kc - 1), scratch + b.count);
   const Key t = scratch[kc - 1];
