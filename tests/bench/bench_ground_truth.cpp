@@ -186,8 +186,8 @@ void bench(const std::string& name, const fs::path& base_path, const fs::path& q
   if (l2) index = std::make_unique<faiss::IndexFlatL2>(int(dim));
   else index = std::make_unique<faiss::IndexFlatIP>(int(dim));
   index->add(faiss::Index::idx_t(n), xb.data());
-  // On data whose components are all integers in [0, 255] FAISS can store bytes and search them
-  // exactly too (QT_8bit_direct decodes each byte to its value): another candidate for its best.
+  // On data whose components are all integers in [0, 255] FAISS can store the bytes themselves
+  // (QT_8bit_direct decodes each byte to its value, no loss): another candidate for its best.
   std::unique_ptr<faiss::IndexScalarQuantizer> sq_direct;
   if (l2 && std::all_of(xb.begin(), xb.end(), [](float v) { return v >= 0 && v <= 255 && v == float(int(v)); }) &&
       std::all_of(xq.begin(), xq.end(), [](float v) { return v >= 0 && v <= 255 && v == float(int(v)); })) {
