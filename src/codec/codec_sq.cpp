@@ -157,8 +157,6 @@ class sq_codec final : public codec {
     const float qmax = static_cast<float>((1 << spec_.bits) - 1);
     std::vector<float> scale(dim_);
     for (std::size_t j = 0; j < dim_; ++j) {
-      QTUNE_CHECK(std::isfinite(lo[j]) && std::isfinite(hi[j]), "codec ", name(), ": dimension ", j,
-                  " has non-finite training values (range [", lo[j], ", ", hi[j], "])");
       const float range = hi[j] - lo[j];
       // A constant dimension gets scale 0: every code decodes to lo exactly.
       scale[j] = range / qmax >= std::numeric_limits<float>::min() ? range / qmax : 0.0f;

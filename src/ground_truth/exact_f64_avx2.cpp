@@ -73,8 +73,12 @@ void f64_avx2_x4(const float* x, const float* const* y, std::size_t dim, double*
   for (int r = 0; r < 4; ++r) {
     double s = hsum(_mm256_add_pd(a0[r], a1[r]));
     for (std::size_t t = i; t < dim; ++t) {
-      const double d = L2 ? double(x[t]) - double(y[r][t]) : double(x[t]);
-      s += L2 ? d * d : d * double(y[r][t]);
+      if constexpr (L2) {
+        const double d = double(x[t]) - double(y[r][t]);
+        s += d * d;
+      } else {
+        s += double(x[t]) * double(y[r][t]);
+      }
     }
     out[r] = s;
   }

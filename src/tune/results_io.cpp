@@ -138,10 +138,6 @@ std::optional<json> record_of(const std::string& line) {
   return j;
 }
 
-}  // namespace
-
-namespace {
-
 // The upper end of a predicted efSearch interval is +inf when some resample reached the target
 // at no level; JSON has no infinity (nlohmann would write null and fail to read it back as a
 // number), so it is written as null on purpose and read back as +inf.

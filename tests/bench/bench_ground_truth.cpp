@@ -226,7 +226,7 @@ void bench(const std::string& name, const fs::path& base_path, const fs::path& q
     t_knn.push_back(c);
     t_index.push_back(d);
   }
-  // The byte index is over ten times slower than IndexFlat here (Debian's FAISS decodes bytes
+  // The byte index is 5-17x slower than IndexFlat here (Debian's FAISS decodes bytes
   // without SIMD): one warm run shows it, instead of holding up every repetition.
   if (sq_direct) {
     for (int r = 0; r < 2; ++r)

@@ -1,6 +1,6 @@
 // A sweep's results.jsonl (read_results_jsonl, read_ef_scaling): the input is the file. `tune
-// report`, `tune review`, `tune diff` and a resumed sweep read it, and a killed writer or a hand
-// edit can leave anything in it. Every point read must render to a line that reads back.
+// report` and a resumed sweep read it, and a killed writer or a hand edit can leave anything in
+// it. Every point read must render to a line that reads back.
 #include "fuzz_common.hpp"
 #include "qtune/sweep.hpp"
 
