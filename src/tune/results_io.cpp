@@ -17,6 +17,7 @@
 #include "qtune/recommend.hpp"
 #include "qtune/sweep.hpp"
 #include "util/atomic_file.hpp"
+#include "util/json_number.hpp"
 
 namespace qtune {
 
@@ -93,12 +94,12 @@ measured_point from_json_line(const std::string& line) {
     p.config.kind = j.at("kind").get<std::string>();
     (void)parse_index_kind(p.config.kind);
     p.config.codec = j.at("codec").get<std::string>();
-    p.config.m = j.at("m").get<std::size_t>();
-    p.config.ef_construction = j.at("ef_construction").get<std::size_t>();
-    p.config.ef_search = j.at("ef_search").get<std::size_t>();
-    p.config.rerank = j.at("rerank").get<std::size_t>();
+    p.config.m = json_integer_at<std::size_t>(j, "m");
+    p.config.ef_construction = json_integer_at<std::size_t>(j, "ef_construction");
+    p.config.ef_search = json_integer_at<std::size_t>(j, "ef_search");
+    p.config.rerank = json_integer_at<std::size_t>(j, "rerank");
     p.auto_found = j.at("auto_found").get<bool>();
-    p.auto_probes = j.at("auto_probes").get<std::size_t>();
+    p.auto_probes = json_integer_at<std::size_t>(j, "auto_probes");
     p.tuning_recall_ids = ci_of(j.at("tuning_recall_ids"));
     p.tuning_recall_distance = ci_of(j.at("tuning_recall_distance"));
     p.validation_recall_ids = ci_of(j.at("validation_recall_ids"));
@@ -108,12 +109,12 @@ measured_point from_json_line(const std::string& line) {
     p.latency_p99_us = stat_of(j.at("latency_p99_us"));
     p.qps_single = stat_of(j.at("qps_single"));
     p.qps_batch = stat_of(j.at("qps_batch"));
-    p.threads = j.at("threads").get<std::size_t>();
-    p.resident_bytes = j.at("resident_bytes").get<std::size_t>();
-    p.rerank_bytes = j.at("rerank_bytes").get<std::size_t>();
-    p.n_base = j.at("n_base").get<std::size_t>();
-    p.n_tuning = j.at("n_tuning").get<std::size_t>();
-    p.n_validation = j.at("n_validation").get<std::size_t>();
+    p.threads = json_integer_at<std::size_t>(j, "threads");
+    p.resident_bytes = json_integer_at<std::size_t>(j, "resident_bytes");
+    p.rerank_bytes = json_integer_at<std::size_t>(j, "rerank_bytes");
+    p.n_base = json_integer_at<std::size_t>(j, "n_base");
+    p.n_tuning = json_integer_at<std::size_t>(j, "n_tuning");
+    p.n_validation = json_integer_at<std::size_t>(j, "n_validation");
     p.build_seconds = j.at("build_seconds").get<double>();
     p.spec_hash = j.at("spec_hash").get<std::string>();
     p.host = j.value("host", std::string());
@@ -175,13 +176,13 @@ std::vector<ef_scaling> read_ef_scaling(const std::filesystem::path& path) {
       ef_scaling s;
       s.arm = j.at("arm").get<std::string>();
       for (const auto& e : j.at("ef_needed_by_level"))
-        s.needed.emplace_back(e.at(0).get<std::size_t>(), e.at(1).get<double>());
-      s.n_full = j.at("n_full").get<std::size_t>();
+        s.needed.emplace_back(json_integer<std::size_t>(e.at(0), "ef_needed_by_level"), e.at(1).get<double>());
+      s.n_full = json_integer_at<std::size_t>(j, "n_full");
       s.predicted = j.at("ef_predicted").get<double>();
       s.lo = j.at("ef_interval").at(0).get<double>();
       s.hi = upper_bound_of(j.at("ef_interval").at(1));
       s.exponent = j.at("ef_exponent").get<double>();
-      if (j.contains("ef_measured")) s.measured = j.at("ef_measured").get<std::size_t>();
+      if (j.contains("ef_measured")) s.measured = json_integer_at<std::size_t>(j, "ef_measured");
       std::erase_if(out, [&](const ef_scaling& o) { return o.arm == s.arm; });  // the later record wins
       out.push_back(std::move(s));
     } catch (const json::exception& e) {

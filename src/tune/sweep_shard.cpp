@@ -11,6 +11,7 @@
 
 #include "qtune/error.hpp"
 #include "util/atomic_file.hpp"
+#include "util/json_number.hpp"
 
 namespace qtune {
 
@@ -111,14 +112,14 @@ plan_record read_plan_file(const std::filesystem::path& dir) {
   plan_record r;
   try {
     const json j = json::parse(slurp(path));
-    QTUNE_CHECK(j.at("qtune_plan").get<int>() == 1, path.string(), ": unsupported plan version");
+    QTUNE_CHECK(json_integer_at<int>(j, "qtune_plan") == 1, path.string(), ": unsupported plan version");
     r.spec_file = j.at("spec_file").get<std::string>();
     r.spec_hash = j.at("spec_hash").get<std::string>();
     r.data_hash = j.at("data_hash").get<std::string>();
     const json& ov = j.at("overrides");
     if (ov.contains("target_recall")) r.overrides.target_recall = ov["target_recall"].get<double>();
-    if (ov.contains("k")) r.overrides.k = ov["k"].get<long>();
-    if (ov.contains("threads")) r.overrides.threads = ov["threads"].get<long>();
+    if (ov.contains("k")) r.overrides.k = json_integer_at<long>(ov, "k");
+    if (ov.contains("threads")) r.overrides.threads = json_integer_at<long>(ov, "threads");
     for (const auto& u : j.at("units")) {
       r.unit_ids.push_back(u.at("id").get<std::string>());
       r.unit_builds.push_back(u.at("build").get<std::string>());

@@ -9,6 +9,7 @@
 #include "qtune/error.hpp"
 #include "qtune/sweep_steps.hpp"
 #include "util/atomic_file.hpp"
+#include "util/json_number.hpp"
 
 namespace qtune {
 
@@ -80,6 +81,7 @@ std::optional<std::vector<measured_point>> read_unit_file(const std::filesystem:
   std::string line;
   QTUNE_CHECK(std::getline(in, line) && !line.empty(), path.string(), ": empty or truncated unit file");
   json h;
+  std::size_t n = 0;  // the points the header announces
   try {
     h = json::parse(line);
     QTUNE_CHECK(h.at("spec_hash").get<std::string>() == plan.spec_hash, path.string(),
@@ -90,10 +92,10 @@ std::optional<std::vector<measured_point>> read_unit_file(const std::filesystem:
                 plan.data_hash, ")");
     QTUNE_CHECK(h.at("unit").get<std::string>() == unit.id, path.string(), ": holds unit ",
                 h.at("unit").get<std::string>(), ", expected ", unit.id);
+    n = json_integer_at<std::size_t>(h, "points");
   } catch (const json::exception& e) {
     fail(path.string(), ":1: corrupt unit file header: ", e.what());
   }
-  const std::size_t n = h.at("points").get<std::size_t>();
   std::vector<measured_point> points;
   std::size_t line_no = 1;
   while (std::getline(in, line)) {

@@ -230,6 +230,44 @@ TEST(tune_fidelity_records, results_reader_skips_records_and_reads_ef_scaling) {
   fs::remove(p);
 }
 
+// Counts in results.jsonl that no size_t holds are an error naming the key and the line, never an
+// unchecked cast: fuzz_results_jsonl found "n_full":1e95 (undefined behaviour under UBSan).
+TEST(tune_fidelity_records, counts_that_are_floats_or_negative_are_errors_naming_key_and_line) {
+  const fs::path p = fs::temp_directory_path() / ("qtune_counts_" + std::to_string(::getpid()) + ".jsonl");
+  qtune::ef_scaling s;
+  s.arm = "hnsw|sq8|M16|efc100|rr0";
+  s.needed = {{2000, 8.5}};
+  s.n_full = 20000, s.predicted = 15, s.lo = 12, s.hi = 17, s.exponent = 0.25;
+  qtune::measured_point pt;
+  pt.config.kind = "hnsw", pt.config.codec = "sq8", pt.config.m = 16, pt.config.ef_construction = 100;
+  pt.config.ef_search = 20;
+  auto expect_error = [&](const std::string& good, const std::string& field, const std::string& bad, auto read) {
+    std::string line = good;
+    const std::size_t at = line.find("\"" + field + "\":");
+    ASSERT_NE(at, std::string::npos) << line;
+    const std::size_t end = line.find_first_of(",}", at);
+    line.replace(at, end - at, "\"" + field + "\":" + bad);
+    std::ofstream(p, std::ios::trunc) << line << "\n" << line << "\n";  // not the last line: not "half-written"
+    try {
+      read();
+      ADD_FAILURE() << "no error for " << field << "=" << bad;
+    } catch (const qtune::error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("'" + field + "' must be an integer in [0, 18446744073709551615], got " + bad),
+                std::string::npos) << what;
+      EXPECT_NE(what.find(p.string() + ":1:"), std::string::npos) << what;
+    }
+  };
+  const auto read_scaling = [&] { (void)qtune::read_ef_scaling(p); };
+  const auto read_points = [&] { (void)qtune::read_results_jsonl(p); };
+  for (const char* bad : {"1e+95", "-1", "16.5"}) {
+    expect_error(qtune::to_json_line(s), "n_full", bad, read_scaling);
+    expect_error(qtune::to_json_line(pt), "m", bad, read_points);
+    expect_error(qtune::to_json_line(pt), "resident_bytes", bad, read_points);
+  }
+  fs::remove(p);
+}
+
 }  // namespace
 
 namespace {

@@ -144,6 +144,16 @@ TEST_F(tune_steps, unit_files_refuse_truncation_corruption_and_other_specs) {
   std::string other = text;
   other.replace(other.find(plan.spec_hash), plan.spec_hash.size(), "0123456789abcdef");
   expect_error(other, "another spec");
+  // A header count that is no size_t: a float beyond its range (undefined behaviour in an
+  // unchecked cast, found by fuzz_results_jsonl's sibling reader) or a negative number.
+  const std::size_t count_at = text.find("\"points\":");
+  ASSERT_NE(count_at, std::string::npos) << text;
+  const std::size_t count_end = text.find_first_of(",}", count_at);
+  for (const char* bad : {"1e+95", "-1", "2.5"}) {
+    std::string edited = text;
+    edited.replace(count_at, count_end - count_at, std::string("\"points\":") + bad);
+    expect_error(edited, std::string("'points' must be an integer in [0, 18446744073709551615], got ") + bad);
+  }
 }
 
 TEST_F(tune_steps, resume_through_measure_options_skips_known_points) {
