@@ -73,6 +73,10 @@ void store_cached_knn(matrix_view<float> base, matrix_view<float> queries, metri
 /// For tests and logs.
 std::uint64_t exact_knn_call_count() noexcept;
 
+/// Of those, the number that ranked with the exact int8 pass (exact_knn_takes_byte_pass), so a
+/// caller can log which arithmetic ran without scanning the data again. For tests and logs.
+std::uint64_t exact_knn_byte_pass_count() noexcept;
+
 /// The ground-truth cache folder tools use by default (see the policy at the top of this file).
 std::filesystem::path default_ground_truth_cache_dir();
 

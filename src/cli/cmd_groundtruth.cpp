@@ -118,6 +118,7 @@ void run_groundtruth(const groundtruth_options& o) {
   if (!o.shard.empty()) return run_groundtruth_shard(o, base, queries, m);
   const auto t1 = std::chrono::steady_clock::now();
   const std::uint64_t computed_before = qtune::exact_knn_call_count();
+  const std::uint64_t byte_passes_before = qtune::exact_knn_byte_pass_count();
   std::filesystem::path cache_dir;
   qtune::knn_result r;
   qtune::cli::progress_bar bar(o.quiet);
@@ -138,9 +139,9 @@ void run_groundtruth(const groundtruth_options& o) {
   const bool hit = !o.no_cache && qtune::exact_knn_call_count() == computed_before;
   // Which first pass ranked the candidates (README "Exact ground truth"): exact int8 products
   // for byte-valued data, else float32 products re-scored in float64.
-  const char* pass = hit                                                              ? ""
-                     : qtune::exact_knn_takes_byte_pass(base.view(), queries.view(), m) ? " pass=bytes"
-                                                                                         : " pass=float32";
+  const char* pass = hit                                                            ? ""
+                     : qtune::exact_knn_byte_pass_count() != byte_passes_before ? " pass=bytes"
+                                                                              : " pass=float32";
   std::printf("groundtruth: nq=%zu n=%zu dim=%zu k=%zu metric=%s seconds=%.3f (load %.3f)%s%s -> %s, %s\n", r.nq,
               base.rows(), base.dim(), r.k, qtune::to_string(m).c_str(), knn_s, load_s,
               o.no_cache ? "" : (hit ? " [cache hit]" : " [computed, cached]"), pass, o.output.c_str(),

@@ -31,6 +31,7 @@ namespace qtune {
 namespace {
 
 std::atomic<std::uint64_t> g_exact_knn_calls{0};
+std::atomic<std::uint64_t> g_exact_knn_byte_passes{0};
 
 // OpenBLAS keeps its own thread pool. Inside TBB tasks every sgemm must run on the calling
 // thread, otherwise two pools fight over the same cores (measured: see bench_ground_truth).
@@ -136,6 +137,7 @@ exact_knn_stats& last_exact_knn_stats() noexcept {
 }  // namespace detail
 
 std::uint64_t exact_knn_call_count() noexcept { return g_exact_knn_calls.load(); }
+std::uint64_t exact_knn_byte_pass_count() noexcept { return g_exact_knn_byte_passes.load(); }
 
 namespace {
 
@@ -596,6 +598,7 @@ knn_result detail::exact_knn_with(matrix_view<float> base, matrix_view<float> qu
       byte_pass pass(base, queries, *origin, k, kc);
       run_passes(pass, n, nq, k, kc, true, result);
       detail::last_exact_knn_stats().byte_path = true;
+      ++g_exact_knn_byte_passes;
       return result;
     }
   }

@@ -442,9 +442,11 @@ TEST(ground_truth_bytes, not_taken_where_it_does_not_apply) {
   wide[3] = 256.0f;  // 257 values
   const auto normal = random_matrix(n, dim, 71);
   auto taken = [&](const std::vector<float>& x, metric m) {
+    const std::uint64_t byte_passes_before = qtune::exact_knn_byte_pass_count();
     qtune::exact_knn(view_of(x, n, dim), view_of(x, nq, dim), m, k);
     const bool took = qtune::detail::last_exact_knn_stats().byte_path;
     EXPECT_EQ(qtune::exact_knn_takes_byte_pass(view_of(x, n, dim), view_of(x, nq, dim), m), took);
+    EXPECT_EQ(qtune::exact_knn_byte_pass_count() - byte_passes_before, took ? 1u : 0u);
     return took;
   };
   EXPECT_EQ(taken(ints, metric::l2), byte_pass_available());
