@@ -27,11 +27,12 @@ T json_integer(const Json& v, std::string_view key) {
     if constexpr (std::is_signed_v<T>)
       if (s >= static_cast<std::int64_t>(limits::min())) return static_cast<T>(s);
   }
-  throw nlohmann::json::type_error::create(
-      302,
-      "'" + std::string(key) + "' must be an integer in [" + std::to_string(+limits::min()) + ", " +
-          std::to_string(+limits::max()) + "], got " + v.dump(),
-      &v);
+  const std::string found = v.is_primitive() ? v.dump() : std::string("an ") + v.type_name();  // no deep dump
+  throw nlohmann::json::type_error::create(302,
+                                           "'" + std::string(key) + "' must be an integer in [" +
+                                               std::to_string(+limits::min()) + ", " +
+                                               std::to_string(+limits::max()) + "], got " + found,
+                                           &v);
 }
 
 /// The member `key` of the object `parent` as T (json_integer); a missing key throws nlohmann's
