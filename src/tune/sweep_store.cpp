@@ -80,10 +80,9 @@ std::optional<std::vector<measured_point>> read_unit_file(const std::filesystem:
   if (!in) return std::nullopt;
   std::string line;
   QTUNE_CHECK(std::getline(in, line) && !line.empty(), path.string(), ": empty or truncated unit file");
-  json h;
   std::size_t n = 0;  // the points the header announces
   try {
-    h = json::parse(line);
+    const json h = json::parse(line);
     QTUNE_CHECK(h.at("spec_hash").get<std::string>() == plan.spec_hash, path.string(),
                 ": was written for another spec (spec hash ", h.at("spec_hash").get<std::string>(), ", this plan ",
                 plan.spec_hash, "); a folder holds the units of one spec only");
