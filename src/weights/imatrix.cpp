@@ -97,8 +97,10 @@ imatrix read_imatrix(const std::filesystem::path& path) {
     imatrix_entry e;
     e.ncall = i32("ncall");
     const std::int32_t nval = i32("nval");
-    QTUNE_CHECK(e.ncall >= 0 && nval >= 0 && static_cast<std::size_t>(nval) <= (b.size() - pos) / 4, f, ": entry '",
-                name, "' has ncall ", e.ncall, " and ", nval, " values, past the end of the file");
+    // llama.cpp's readers refuse nval < 1 too ("failed reading number of values for entry").
+    QTUNE_CHECK(nval >= 1, f, ": entry '", name, "' has ", nval, " values (expected >= 1, one per input column)");
+    QTUNE_CHECK(e.ncall >= 0 && static_cast<std::size_t>(nval) <= (b.size() - pos) / 4, f, ": entry '", name,
+                "' has ncall ", e.ncall, " and ", nval, " values, past the end of the file");
     e.mean_sq.resize(static_cast<std::size_t>(nval));
     std::memcpy(e.mean_sq.data(), b.data() + pos, 4 * e.mean_sq.size());
     pos += 4 * e.mean_sq.size();

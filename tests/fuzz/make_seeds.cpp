@@ -16,6 +16,7 @@
 #include "qtune/sweep.hpp"
 #include "qtune/sweep_spec.hpp"
 #include "qtune/weights.hpp"
+#include "weights/imatrix.hpp"
 
 namespace fs = std::filesystem;
 using bytes = std::vector<std::uint8_t>;
@@ -217,6 +218,86 @@ int main(int argc, char** argv) {
     f.data.assign(m.data.begin(), m.data.begin() + std::ptrdiff_t(t.nbytes));
     w::write_safetensors_f32(tmp / "m.safetensors", f);
     put(out / "safetensors", "small.safetensors", read_all(tmp / "m.safetensors"));
+  }
+
+  // --- a tiny llama GGUF (one layer, width 4, two heads sharing one KV head, 8 tokens with an
+  //     SPM vocabulary) for fuzz_llama_model, and an importance matrix for fuzz_imatrix ---
+  {
+    namespace w = qtune::weights;
+    std::vector<w::kv> meta;
+    auto add = [&](const std::string& key, w::gguf_value v) { meta.push_back({key, std::move(v)}); };
+    auto u32 = [](std::uint64_t x) {
+      w::gguf_value v;
+      v.type = w::gguf_value::u32, v.u = x;
+      return v;
+    };
+    auto str = [](const std::string& x) {
+      w::gguf_value v;
+      v.type = w::gguf_value::str, v.s = x;
+      return v;
+    };
+    add("general.architecture", str("llama"));
+    add("llama.embedding_length", u32(4));
+    add("llama.block_count", u32(1));
+    add("llama.attention.head_count", u32(2));
+    add("llama.attention.head_count_kv", u32(1));
+    add("llama.feed_forward_length", u32(8));
+    add("llama.context_length", u32(16));
+    w::gguf_value eps;
+    eps.type = w::gguf_value::f32, eps.f = 1e-5;
+    add("llama.attention.layer_norm_rms_epsilon", eps);
+    add("tokenizer.ggml.model", str("llama"));
+    const char* pieces[] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "b", "\xe2\x96\x81" "a", "<0x41>"};
+    const std::int64_t types[] = {2, 3, 3, 1, 1, 1, 1, 6};
+    w::gguf_value tokens, scores, token_type;
+    tokens.type = scores.type = token_type.type = w::gguf_value::array;
+    tokens.elem_type = w::gguf_value::str, scores.elem_type = w::gguf_value::f32;
+    token_type.elem_type = w::gguf_value::i32;
+    for (int i = 0; i < 8; ++i) {
+      tokens.items.push_back(str(pieces[i]));
+      w::gguf_value sc, ty;
+      sc.type = w::gguf_value::f32, sc.f = -double(i);
+      ty.type = w::gguf_value::i32, ty.i = types[i];
+      scores.items.push_back(sc), token_type.items.push_back(ty);
+    }
+    add("tokenizer.ggml.tokens", tokens);
+    add("tokenizer.ggml.scores", scores);
+    add("tokenizer.ggml.token_type", token_type);
+    add("tokenizer.ggml.bos_token_id", u32(1));
+    add("tokenizer.ggml.eos_token_id", u32(2));
+
+    w::model m;
+    auto tensor = [&](const std::string& name, std::vector<std::uint64_t> ne) {
+      w::tensor t;
+      t.name = name, t.ne = std::move(ne), t.format = w::parse_format("f32");
+      const std::size_t n = t.n_values();
+      t.offset = m.data.size(), t.nbytes = 4 * n;
+      const auto x = values(n, 0.05f);
+      m.data.resize(t.offset + t.nbytes);
+      std::memcpy(m.data.data() + t.offset, x.data(), t.nbytes);
+      m.tensors.push_back(t);
+    };
+    tensor("token_embd.weight", {4, 8});
+    tensor("blk.0.attn_norm.weight", {4});
+    tensor("blk.0.ffn_norm.weight", {4});
+    tensor("blk.0.attn_q.weight", {4, 4});
+    tensor("blk.0.attn_k.weight", {4, 2});
+    tensor("blk.0.attn_v.weight", {4, 2});
+    tensor("blk.0.attn_output.weight", {4, 4});
+    tensor("blk.0.ffn_gate.weight", {4, 8});
+    tensor("blk.0.ffn_up.weight", {4, 8});
+    tensor("blk.0.ffn_down.weight", {8, 4});
+    tensor("output_norm.weight", {4});
+    w::write_gguf(tmp / "llama.gguf", meta, m.tensors, m.data);
+    put(out / "llama_model", "tiny-llama.gguf", read_all(tmp / "llama.gguf"));
+
+    w::imatrix im;
+    im.entries["blk.0.attn_q.weight"] = {2, {0.5f, 1.f, 0.25f, 2.f}};
+    im.entries["blk.0.ffn_down.weight"] = {2, {0.f, 1.f, 2.f, 3.f, 4.f, 5.f, 6.f, 7.f}};
+    im.last_call = 2;
+    im.dataset = "tinystories.txt";
+    w::write_imatrix(tmp / "im.dat", im);
+    put(out / "imatrix", "small.imatrix", read_all(tmp / "im.dat"));
   }
 
   // --- service request bodies (index dim 4) ---

@@ -72,6 +72,19 @@ TEST(weights_eval, perplexity_protocol_and_self_kld) {
   EXPECT_EQ(rr.top1, rq.top1);
 }
 
+// An entry with no values (found by fuzz_imatrix: a memcpy into an empty vector's null data(),
+// UBSan) is refused, as llama.cpp's readers refuse nval < 1.
+TEST(weights_eval, imatrix_entries_without_values_are_refused) {
+  w::imatrix one;
+  one.entries["blk.0.attn_q.weight"] = {1, {}};
+  const auto file = qtune::testing::weights_tmp("empty-entry.imatrix");
+  w::write_imatrix(file, one);
+  QTUNE_EXPECT_ERROR(w::read_imatrix(file), "empty-entry.imatrix", "'blk.0.attn_q.weight' has 0 values (expected >= 1");
+  one.entries["blk.0.attn_q.weight"] = {1, {0.5f}};
+  w::write_imatrix(file, one);
+  EXPECT_EQ(w::read_imatrix(file).entries.at("blk.0.attn_q.weight").mean_sq, std::vector<float>{0.5f});
+}
+
 TEST(weights_eval, imatrix_round_trip_and_effect_on_q4_0) {
   QTUNE_REQUIRE_DATA_FILE(path, "gguf/stories260K.gguf");
   QTUNE_REQUIRE_DATA_FILE(train, "tinystories/tinystories_sample.txt");
