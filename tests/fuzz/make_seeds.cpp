@@ -300,6 +300,11 @@ int main(int argc, char** argv) {
     put(out / "imatrix", "small.imatrix", read_all(tmp / "im.dat"));
   }
 
+  // --- evaluation text for fuzz_spm_text ---
+  put_text(out / "spm_text", "story.txt", "Once upon a time, the cat sat on abc.\nThe end.\n");
+  put_text(out / "spm_text", "unicode.txt", "\xe6\x97\xa5\xe6\x9c\xac \xc3\xa9t\xc3\xa9  abcabc\tthe\xe2\x98\x83\n");
+  put_text(out / "spm_text", "user-defined.txt", "<|im|>ab\xc2\xa1u!c <0x41> \xe2\x96\x81the");
+
   // --- service request bodies (index dim 4) ---
   put_text(out / "service_json", "plain.json", R"({"vector": [0.5, 1, -2, 3.25], "k": 3})");
   put_text(out / "service_json", "ef.json", R"({"vector": [1e-3, 0, 0, 7], "k": 10, "ef": 40})");

@@ -152,6 +152,29 @@ TEST(weights_llama, tokenizer_matches_llama_spm_vocab_examples) {
   EXPECT_EQ(tok.decode(t), "Hello world");
 }
 
+// A byte token whose text is not "<0xXX>" prints as its text; it used to throw
+// std::invalid_argument from std::stoi (found while writing fuzz_spm_text).
+TEST(weights_llama, malformed_byte_tokens_print_as_their_text) {
+  w::model m;
+  w::gguf_value name, tokens, types;
+  name.type = w::gguf_value::str, name.s = "llama";
+  tokens.type = types.type = w::gguf_value::array;
+  tokens.elem_type = w::gguf_value::str, types.elem_type = w::gguf_value::i32;
+  for (const auto& [text, type] : std::vector<std::pair<std::string, int>>{
+           {"<unk>", 2}, {"<s>", 3}, {"</s>", 3}, {"<0x41>", 6}, {"<0x6a>", 6}, {"<0xZZ>", 6}, {"<0x4>", 6}}) {
+    w::gguf_value t, ty;
+    t.type = w::gguf_value::str, t.s = text;
+    ty.type = w::gguf_value::i32, ty.i = type;
+    tokens.items.push_back(t), types.items.push_back(ty);
+  }
+  m.metadata = {{"tokenizer.ggml.model", name}, {"tokenizer.ggml.tokens", tokens}, {"tokenizer.ggml.token_type", types}};
+  const auto tok = w::spm_tokenizer::from_gguf(m);
+  EXPECT_EQ(tok.piece(3), "A");
+  EXPECT_EQ(tok.piece(4), "j");
+  EXPECT_EQ(tok.piece(5), "<0xZZ>");
+  EXPECT_EQ(tok.piece(6), "<0x4>");
+}
+
 TEST(weights_llama, bad_models_are_clear_errors) {
   QTUNE_REQUIRE_DATA_FILE(path, "gguf/stories260K.gguf");
   w::model g = w::read_gguf(path);
