@@ -1,10 +1,10 @@
-// NumPy .npy: magic "\x93NUMPY", version (1|2|3).0, header length (uint16 for v1, uint32 for
-// v2/v3), a Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (n, d), },
-// then the raw C-order data. float32 data at a 4-byte aligned offset is mapped in place.
+// NumPy .npy vectors and ids: a 2-D C-order array (rows, dim) after the header that
+// util/npy_header parses. float32 data at a 4-byte aligned offset is mapped in place.
 #include <cmath>
 
 #include "dataset/dataset_impl.hpp"
 #include "util/half.hpp"
+#include "util/npy_header.hpp"
 
 namespace qtune::detail {
 
@@ -12,7 +12,8 @@ namespace {
 
 enum class dt { f32, f16, i8, u8, i32, i64 };
 
-struct npy_header {
+/// What this reader takes from the header: the element type and the (rows, dim) shape.
+struct npy_layout {
   dt type = dt::f32;
   std::size_t item = 4;
   std::size_t rows = 0;
@@ -20,60 +21,11 @@ struct npy_header {
   std::size_t data_offset = 0;
 };
 
-std::size_t skip_ws(const std::string& s, std::size_t i) {
-  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n')) ++i;
-  return i;
-}
-
-/// Position just after `'key':` (whitespace skipped) in the dict literal.
-std::size_t find_key(const std::filesystem::path& path, const std::string& h, const char* key) {
-  const std::string k1 = std::string("'") + key + "'";
-  const std::string k2 = std::string("\"") + key + "\"";
-  std::size_t p = h.find(k1);
-  std::size_t len = k1.size();
-  if (p == std::string::npos) p = h.find(k2);
-  QTUNE_CHECK(p != std::string::npos, path.string(), ": malformed .npy header: no '", key, "' key in ", h);
-  p = skip_ws(h, p + len);
-  QTUNE_CHECK(p < h.size() && h[p] == ':', path.string(), ": malformed .npy header: expected ':' after '", key,
-              "' in ", h);
-  return skip_ws(h, p + 1);
-}
-
-npy_header parse_npy(const std::filesystem::path& path, const std::uint8_t* b, std::size_t size) {
-  static const std::uint8_t magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
-  QTUNE_CHECK(size >= 10 && std::memcmp(b, magic, 6) == 0, path.string(),
-              ": bad .npy magic at byte offset 0, expected \\x93NUMPY");
-  const int major = b[6], minor = b[7];
-  QTUNE_CHECK((major == 1 || major == 2 || major == 3) && minor == 0, path.string(),
-              ": unsupported .npy format version ", major, ".", minor, " at byte offset 6, expected 1.0, 2.0 or 3.0");
-  std::size_t hlen, hstart;
-  if (major == 1) {
-    hlen = std::size_t(b[8]) | (std::size_t(b[9]) << 8);
-    hstart = 10;
-  } else {
-    QTUNE_CHECK(size >= 12, path.string(), ": truncated .npy header (", size, " bytes)");
-    std::uint32_t l;
-    std::memcpy(&l, b + 8, 4);
-    hlen = l;
-    hstart = 12;
-  }
-  QTUNE_CHECK(hstart + hlen <= size, path.string(), ": truncated .npy header: header length ", hlen,
-              " at byte offset 8 runs past the end of the file (", size, " bytes)");
-  const std::string h(reinterpret_cast<const char*>(b + hstart), hlen);
-  const std::size_t open = skip_ws(h, 0);
-  QTUNE_CHECK(open < h.size() && h[open] == '{' && h.find('}') != std::string::npos, path.string(),
-              ": malformed .npy header: expected a dict literal {...}, got ", h);
-
-  npy_header out;
-  out.data_offset = hstart + hlen;
-
-  // descr
-  std::size_t p = find_key(path, h, "descr");
-  QTUNE_CHECK(p < h.size() && (h[p] == '\'' || h[p] == '"'), path.string(),
-              ": malformed .npy header: 'descr' is not a string in ", h);
-  const std::size_t q = h.find(h[p], p + 1);
-  QTUNE_CHECK(q != std::string::npos, path.string(), ": malformed .npy header: unterminated 'descr' in ", h);
-  const std::string descr = h.substr(p + 1, q - p - 1);
+npy_layout parse_npy(const std::filesystem::path& path, const std::uint8_t* b, std::size_t size) {
+  const qtune::npy_header file = parse_npy_header(path, b, size);
+  npy_layout out;
+  out.data_offset = file.data_offset;
+  const std::string& descr = file.descr;
   if (descr == "<f4") out.type = dt::f32, out.item = 4;
   else if (descr == "<f2") out.type = dt::f16, out.item = 2;
   else if (descr == "|i1" || descr == "i1" || descr == "<i1") out.type = dt::i8, out.item = 1;
@@ -84,58 +36,24 @@ npy_header parse_npy(const std::filesystem::path& path, const std::uint8_t* b, s
     fail(path.string(), ": unsupported .npy dtype '", descr,
          "'; expected little-endian float32 '<f4', float16 '<f2', int8 '|i1', uint8 '|u1' (or int32 '<i4', "
          "int64 '<i8' for ids)");
-
-  // fortran_order
-  p = find_key(path, h, "fortran_order");
-  if (h.compare(p, 4, "True") == 0)
-    fail(path.string(), ": .npy array has fortran_order True; only C-order arrays are supported "
-                        "(save with np.ascontiguousarray)");
-  QTUNE_CHECK(h.compare(p, 5, "False") == 0, path.string(),
-              ": malformed .npy header: 'fortran_order' is neither True nor False in ", h);
-
-  // shape
-  p = find_key(path, h, "shape");
-  QTUNE_CHECK(p < h.size() && h[p] == '(', path.string(), ": malformed .npy header: 'shape' is not a tuple in ", h);
-  const std::size_t close = h.find(')', p);
-  QTUNE_CHECK(close != std::string::npos, path.string(), ": malformed .npy header: unterminated 'shape' in ", h);
-  std::vector<long long> dims;
-  std::size_t i = p + 1;
-  while (true) {
-    i = skip_ws(h, i);
-    if (i >= close) break;
-    std::size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(h.substr(i, close - i), &used);
-    } catch (const std::exception&) {
-      fail(path.string(), ": malformed .npy header: bad 'shape' entry in ", h);
-    }
-    dims.push_back(v);
-    i = skip_ws(h, i + used);
-    if (i < close) {
-      QTUNE_CHECK(h[i] == ',', path.string(), ": malformed .npy header: bad 'shape' tuple in ", h);
-      ++i;
-    }
-  }
-  QTUNE_CHECK(dims.size() == 2, path.string(), ": .npy array has ", dims.size(),
+  QTUNE_CHECK(file.shape.size() == 2, path.string(), ": .npy array has ", file.shape.size(),
               " dimensions, expected a 2-D array (rows, dim)");
-  QTUNE_CHECK(dims[0] >= 0, path.string(), ": .npy shape has negative row count ", dims[0]);
-  out.rows = std::size_t(dims[0]);
-  out.dim = std::size_t(std::max<long long>(dims[1], 0));
-  if (dims[1] <= 0) check_dim(path, dims[1], 1, "array");
+  out.rows = file.shape[0];
+  out.dim = file.shape[1];
+  if (out.dim == 0) check_dim(path, 0, 1, "array");
   return out;
 }
 
 /// Maps the file, parses and validates the header against the data length.
 struct npy_file {
   mapped_file m;
-  npy_header h;
+  npy_layout h;
   std::size_t rows;  // after max_rows
 };
 
 npy_file open_npy(const std::filesystem::path& path, const read_options& opt) {
   mapped_file m(path);
-  npy_header h = parse_npy(path, m.data(), m.size());
+  npy_layout h = parse_npy(path, m.data(), m.size());
   check_dim(path, std::int64_t(h.dim), opt.max_dim, "array");
   // dim <= max_dim and item <= 8, so row_bytes cannot wrap; rows * row_bytes can (a shape of
   // (2^62, 4) wraps to 0), so compare in rows, not in bytes.
@@ -157,7 +75,7 @@ npy_file open_npy(const std::filesystem::path& path, const read_options& opt) {
 
 vectors read_npy_vectors(const std::filesystem::path& path, const read_options& opt) {
   npy_file f = open_npy(path, opt);
-  const npy_header& h = f.h;
+  const npy_layout& h = f.h;
   const std::uint8_t* data = f.m.data() + h.data_offset;
   const std::size_t n = f.rows * h.dim;
   if (h.type == dt::f32 && h.data_offset % alignof(float) == 0) {
@@ -194,7 +112,7 @@ vectors read_npy_vectors(const std::filesystem::path& path, const read_options& 
 
 int_matrix read_npy_ids(const std::filesystem::path& path, const read_options& opt) {
   npy_file f = open_npy(path, opt);
-  const npy_header& h = f.h;
+  const npy_layout& h = f.h;
   QTUNE_CHECK(h.type == dt::i32 || h.type == dt::i64, path.string(),
               ": ids must be an int32 '<i4' or int64 '<i8' .npy array");
   const std::uint8_t* data = f.m.data() + h.data_offset;

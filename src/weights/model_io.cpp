@@ -14,6 +14,7 @@
 #include "codec/scalar_quant.hpp"
 #include "qtune/error.hpp"
 #include "qtune/weights.hpp"
+#include "util/npy_header.hpp"
 #include "weights/file_bytes.hpp"
 
 namespace qtune::weights {
@@ -244,51 +245,21 @@ model read_model(const std::filesystem::path& path) {
 std::vector<float> read_npy(const std::filesystem::path& path, std::vector<std::uint64_t>* shape_out) {
   const std::string f = path.string();
   const std::vector<std::uint8_t> b = read_file_bytes(path);
-  QTUNE_CHECK(b.size() >= 10 && std::memcmp(b.data(), "\x93NUMPY", 6) == 0, f, ": not a .npy file (bad magic)");
-  const int major = b[6];
-  QTUNE_CHECK(major >= 1 && major <= 3, f, ": .npy format version ", major, " not supported (expected 1..3)");
-  std::size_t hl, hstart;
-  if (major == 1) {
-    hl = b[8] | (b[9] << 8);
-    hstart = 10;
-  } else {
-    QTUNE_CHECK(b.size() >= 12, f, ": truncated .npy header");
-    hl = b[8] | (b[9] << 8) | (static_cast<std::size_t>(b[10]) << 16) | (static_cast<std::size_t>(b[11]) << 24);
-    hstart = 12;
-  }
-  QTUNE_CHECK(hl <= b.size() - hstart, f, ": .npy header length ", hl, " runs past the end of the file");
-  const std::string h(reinterpret_cast<const char*>(b.data() + hstart), hl);
-  auto field = [&](const std::string& key) {
-    const auto p = h.find("'" + key + "'");
-    QTUNE_CHECK(p != std::string::npos, f, ": .npy header has no '", key, "'");
-    return h.substr(h.find(':', p) + 1);
-  };
-  std::string descr = field("descr");
-  descr = descr.substr(descr.find('\'') + 1);
-  descr = descr.substr(0, descr.find('\''));
-  QTUNE_CHECK(field("fortran_order").find("False") < 3, f, ": Fortran-order .npy is not supported");
-  std::string sh = field("shape");
-  sh = sh.substr(sh.find('(') + 1, sh.find(')') - sh.find('(') - 1);
-  std::vector<std::uint64_t> shape;
+  const npy_header h = parse_npy_header(path, b.data(), b.size());
+  std::string sh;  // the shape as the file wrote it, for messages
   std::uint64_t count = 1;
-  for (std::size_t p = 0; p < sh.size();) {
-    while (p < sh.size() && (sh[p] == ' ' || sh[p] == ',')) ++p;
-    if (p >= sh.size()) break;
-    std::uint64_t d = 0;
-    const auto [end, ec] = std::from_chars(sh.data() + p, sh.data() + sh.size(), d);
-    QTUNE_CHECK(ec == std::errc() && end != sh.data() + p, f, ": .npy shape '(", sh, ")' is not a tuple of integers");
+  for (const std::uint64_t d : h.shape) {
+    sh += (sh.empty() ? "" : ", ") + std::to_string(d);
     QTUNE_CHECK(d == 0 || count <= std::numeric_limits<std::uint64_t>::max() / 8 / d, f, ": .npy shape (", sh,
                 ") is too large");
-    shape.push_back(d);
     count *= d;
-    p = static_cast<std::size_t>(end - sh.data());
   }
   std::size_t elem = 0;
-  if (descr == "<f4") elem = 4;
-  else if (descr == "<f2") elem = 2;
-  else if (descr == "<f8") elem = 8;
-  else fail(f, ": .npy dtype '", descr, "' not supported (expected <f4, <f2 or <f8)");
-  const std::size_t data_start = hstart + hl;
+  if (h.descr == "<f4") elem = 4;
+  else if (h.descr == "<f2") elem = 2;
+  else if (h.descr == "<f8") elem = 8;
+  else fail(f, ": .npy dtype '", h.descr, "' not supported (expected <f4, <f2 or <f8)");
+  const std::size_t data_start = h.data_offset;
   QTUNE_CHECK(b.size() - data_start == count * elem, f, ": .npy data is ", b.size() - data_start,
               " bytes, expected ", count * elem, " for shape (", sh, ")");
   std::vector<float> x(count);
@@ -306,7 +277,7 @@ std::vector<float> read_npy(const std::filesystem::path& path, std::vector<std::
       x[i] = static_cast<float>(v);
     }
   }
-  if (shape_out) *shape_out = shape;
+  if (shape_out) *shape_out = h.shape;
   return x;
 }
 

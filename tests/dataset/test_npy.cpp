@@ -5,6 +5,7 @@
 
 #include "dataset/dataset_test_util.hpp"
 #include "qtune/dataset.hpp"
+#include "util/npy_header.hpp"
 
 using namespace qtune;
 using qtune::testing::append;
@@ -194,4 +195,25 @@ TEST(dataset_npy, shape_whose_byte_size_wraps_is_refused) {
     else
       expect_error([&] { read_vectors(tmp / "wrap.npy"); }, {"wrap.npy", "truncated .npy", "needs"});
   }
+}
+
+// The one .npy header parser (util/npy_header) that the dataset readers and the weights'
+// importance reader share: shapes of any rank, entries that are not non-negative integers refused.
+TEST(npy_header, shapes_of_any_rank_and_bad_entries) {
+  auto parse = [](const std::string& shape) {
+    const auto b = npy_bytes(1, "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }", {});
+    const npy_header h = parse_npy_header("h.npy", b.data(), b.size());
+    EXPECT_EQ(h.data_offset, b.size());  // no data bytes follow
+    return h;
+  };
+  EXPECT_EQ(parse("()").shape, std::vector<std::uint64_t>{});
+  EXPECT_EQ(parse("(6,)").shape, std::vector<std::uint64_t>{6});
+  EXPECT_EQ(parse("( 2 ,3 , 4 )").shape, (std::vector<std::uint64_t>{2, 3, 4}));
+  EXPECT_EQ(parse("(9223372036854775807,)").shape, std::vector<std::uint64_t>{9223372036854775807ull});
+  EXPECT_EQ(parse("(1, 2)").descr, "<f4");
+  expect_error([&] { parse("(-3, 2)"); }, {"h.npy", "'shape' entry '-3, 2' is not a non-negative integer"});
+  expect_error([&] { parse("(x,)"); }, {"h.npy", "'shape' entry 'x,'"});
+  expect_error([&] { parse("(9223372036854775808,)"); }, {"h.npy", "2^63 or more"});
+  expect_error([&] { parse("(99999999999999999999,)"); }, {"h.npy", "is not a non-negative integer"});
+  expect_error([&] { parse("(2 3)"); }, {"h.npy", "bad 'shape' tuple"});
 }
