@@ -39,8 +39,7 @@ npy_layout parse_npy(const std::filesystem::path& path, const std::uint8_t* b, s
   QTUNE_CHECK(file.shape.size() == 2, path.string(), ": .npy array has ", file.shape.size(),
               " dimensions, expected a 2-D array (rows, dim)");
   out.rows = file.shape[0];
-  out.dim = file.shape[1];
-  if (out.dim == 0) check_dim(path, 0, 1, "array");
+  out.dim = file.shape[1];  // open_npy checks it against read_options::max_dim (and > 0)
   return out;
 }
 

@@ -2,6 +2,7 @@
 #include "weights/tokenizer_spm.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <queue>
 
 #include "qtune/error.hpp"
@@ -242,10 +243,10 @@ std::string spm_tokenizer::piece(std::int32_t id) const {
     case user_defined: return t;
     case unknown: return "\xe2\x96\x85";  // U+2585, as llama.cpp prints an unknown token
     case byte: {  // "<0xXX>" is its byte; any other text of a byte token prints as itself
-      auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                              : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
-      if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && hex(t[3]) >= 0 && hex(t[4]) >= 0)
-        return std::string(1, static_cast<char>(hex(t[3]) * 16 + hex(t[4])));
+      unsigned v = 0;
+      if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' &&
+          std::from_chars(t.data() + 3, t.data() + 5, v, 16).ptr == t.data() + 5)
+        return std::string(1, static_cast<char>(v));
       return t;
     }
     default: return "";  // control, unused

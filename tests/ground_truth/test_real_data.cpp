@@ -127,7 +127,8 @@ TEST(ground_truth_real, tune_groundtruth_cli_on_sift10k) {
   ASSERT_EQ(run(out1), 0) << out1;
   EXPECT_NE(out1.find("nq=100"), std::string::npos) << out1;
   EXPECT_NE(out1.find("k=100"), std::string::npos) << out1;
-  if (qtune::active_simd_level() >= qtune::simd_level::avx512 && qtune::detail::int8_gemm_is_exact())
+  const auto base = qtune::read_vectors(base_path), queries = qtune::read_vectors(dir / "siftsmall_query.fvecs");
+  if (qtune::exact_knn_takes_byte_pass(base.view(), queries.view(), qtune::metric::l2))
     EXPECT_NE(out1.find("pass=bytes"), std::string::npos) << out1;  // SIFT descriptors are bytes
   else
     EXPECT_NE(out1.find("pass=float32"), std::string::npos) << out1;
@@ -144,11 +145,6 @@ TEST(ground_truth_real, tune_groundtruth_cli_on_sift10k) {
   EXPECT_EQ(qtune::read_knn(tmp / "gt.ivecs").ids, r.ids);
   fs::remove_all(tmp);
 }
-
-}  // namespace
-
-
-namespace {
 
 // The byte pass (int8 GEMM) and the float32 pass (sgemm + float64 re-scoring) agree bit for bit
 // on the byte-valued real sets.
